@@ -1,0 +1,82 @@
+# host: a native AWS Lambda runtime for Python.
+# `make` builds build/host; `make check` runs every test; `make demo` runs the store locally.
+# PYTHON chooses the interpreter that host embeds and that the tests run under.
+
+PYTHON      ?= /usr/bin/python3
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+CC          ?= cc
+BUILD       := build
+
+PY_VERSION  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PY_CONFIG   := $(PYTHON)-config
+PY_CFLAGS   := $(shell $(PY_CONFIG) --includes)
+PY_LIBS     := $(shell $(PY_CONFIG) --embed --ldflags)
+PY_LIBDIR   := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
+
+DEP_CFLAGS  := $(shell pkg-config --cflags libcurl jansson 2>/dev/null)
+DEP_LIBS    := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
+
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing \
+               $(PY_CFLAGS) $(DEP_CFLAGS) -I$(BUILD)/gen -Ihost
+# $ORIGIN/lib lets a layer carry libpython next to bootstrap (see layer/).
+LDFLAGS     += -Wl,-rpath,'$$ORIGIN/lib' -Wl,-rpath,$(PY_LIBDIR)
+LDLIBS      += $(PY_LIBS) $(DEP_LIBS) -lm
+
+HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
+HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
+HOST_PY     := $(wildcard host/py/*.py)
+
+.PHONY: all deps check unit sanitize e2e demo bench layer layer-native install clean
+
+all: $(BUILD)/host
+
+deps:
+	@bash scripts/deps.sh build
+
+$(BUILD)/host: $(HOST_OBJS) $(BUILD)/obj/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: host/%.c $(wildcard host/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The runtime's Python half (host/py/*.py) is compiled to bytecode by the embedded interpreter's
+# own version and linked into the binary, so bootstrap is one self-contained ELF.
+$(BUILD)/gen/hostpy.c: $(HOST_PY) scripts/embed_py.py | $(BUILD)/gen
+	$(PYTHON) scripts/embed_py.py $@ $(HOST_PY)
+
+$(BUILD)/obj/hostpy.o: $(BUILD)/gen/hostpy.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/gen:
+	mkdir -p $@
+
+include tests/unit/unit.mk
+
+check:
+	@bash scripts/deps.sh all
+	$(MAKE) all unit
+	$(MAKE) layer-native
+	HOST_BIN=$(abspath $(BUILD)/host) PYTHON=$(PYTHON) $(PYTHON) -m pytest -q tests
+
+demo:
+	@bash scripts/deps.sh build
+	$(MAKE) all
+	PYTHON=$(PYTHON) bash scripts/demo.sh
+
+bench: all
+	$(MAKE) -C bench PYTHON=$(PYTHON) HOST_BIN=$(abspath $(BUILD)/host) run
+
+layer:
+	bash layer/build-docker.sh
+
+layer-native: all
+	PYTHON=$(PYTHON) bash layer/build-native.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/host $(DESTDIR)$(PREFIX)/bin/host
+
+clean:
+	rm -rf $(BUILD) dist

@@ -1,0 +1,77 @@
+#include "interp.h"
+
+#include <Python.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyrt.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define STDLIB_LANDMARK "lib/python" STR(PY_MAJOR_VERSION) "." STR(PY_MINOR_VERSION) "/os.py"
+
+static char home[PATH_MAX];
+
+const char *interp_home(void)
+{
+    return home[0] ? home : NULL;
+}
+
+/* Sets `home` to the executable's directory if it carries its own stdlib. */
+static void find_relocated_home(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char landmark[PATH_MAX + sizeof STDLIB_LANDMARK + 1];
+    snprintf(landmark, sizeof landmark, "%s/%s", exe, STDLIB_LANDMARK);
+    if (access(landmark, R_OK) == 0)
+        snprintf(home, sizeof home, "%s", exe);
+}
+
+static int check(PyStatus status, PyConfig *config, const char *what)
+{
+    if (!PyStatus_Exception(status))
+        return 0;
+    fprintf(stderr, "host: cannot start Python (%s): %s%s%s\n", what,
+            status.func ? status.func : "", status.func ? ": " : "",
+            status.err_msg ? status.err_msg : "unknown error");
+    PyConfig_Clear(config);
+    return -1;
+}
+
+int interp_start(const char *argv0)
+{
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    /* Unbuffered stdio: every print reaches the log at once, as the official runtime's
+     * flush-after-write wrappers ensure; nothing is lost if the process dies. */
+    config.buffered_stdio = 0;
+    config.parse_argv = 0;
+    config.install_signal_handlers = 1;
+
+    if (PyImport_AppendInittab("_host", pyrt_init_host_module) < 0) {
+        fprintf(stderr, "host: cannot register the _host module\n");
+        return -1;
+    }
+    char *argv[] = {(char *)argv0, NULL};
+    if (check(PyConfig_SetBytesArgv(&config, 1, argv), &config, "argv") < 0)
+        return -1;
+    find_relocated_home();
+    if (home[0]) {
+        if (check(PyConfig_SetBytesString(&config, &config.home, home), &config, "home") < 0)
+            return -1;
+    }
+    if (check(Py_InitializeFromConfig(&config), &config, "init") < 0)
+        return -1;
+    PyConfig_Clear(&config);
+    return 0;
+}

@@ -1,0 +1,203 @@
+#include "invoke.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "marshal.h"
+
+int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
+{
+    memset(iv, 0, sizeof *iv);
+    iv->rt = rt;
+    if (event_decoder_init(&iv->decoder, rt->make_scanner, rt->unmarshal_error_message) < 0)
+        return -1;
+    Py_INCREF(handler);
+    iv->handler = handler;
+    return 0;
+}
+
+void invoker_clear(invoker *iv)
+{
+    Py_CLEAR(iv->handler);
+    event_decoder_clear(&iv->decoder);
+    buf_free(&iv->payload);
+}
+
+void invoke_result_clear(invoke_result *r)
+{
+    Py_CLEAR(r->keep_data);
+    Py_CLEAR(r->keep_cause);
+    memset(r, 0, sizeof *r);
+}
+
+/* The pending exception, normalized, with its traceback attached. New reference. */
+static PyObject *take_exception(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+/* Fills `out` from a (body, cause) pair returned by the Python half. Steals `pair`. */
+static void set_error(invoke_result *out, PyObject *pair)
+{
+    out->kind = INVOKE_ERROR;
+    if (!pair || !PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+        !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))) {
+        /* The error reporting itself failed: report that, never nothing. */
+        PyErr_Print();
+        static const char fallback[] =
+            "{\"errorMessage\": \"host could not format the error\", \"errorType\": "
+            "\"Runtime.HostError\", \"stackTrace\": []}";
+        out->data = fallback;
+        out->len = sizeof fallback - 1;
+        Py_XDECREF(pair);
+        return;
+    }
+    PyObject *body = PyTuple_GET_ITEM(pair, 0), *cause = PyTuple_GET_ITEM(pair, 1);
+    Py_INCREF(body);
+    out->keep_data = body;
+    out->data = PyBytes_AS_STRING(body);
+    out->len = (size_t)PyBytes_GET_SIZE(body);
+    if (PyBytes_Check(cause)) {
+        Py_INCREF(cause);
+        out->keep_cause = cause;
+        out->xray_cause = PyBytes_AS_STRING(cause);
+    }
+    Py_DECREF(pair);
+}
+
+void invoke_fault(invoker *iv, const char *error_type, const char *message,
+                  const char *request_id, invoke_result *out)
+{
+    set_error(out, PyObject_CallFunction(iv->rt->fault_error, "sss", error_type, message,
+                                         request_id));
+}
+
+/* A fault whose message is `prefix` + str(pending exception). */
+static void fault_from_exception(invoker *iv, const char *error_type, const char *prefix,
+                                 const char *request_id, invoke_result *out)
+{
+    PyObject *exc = take_exception();
+    char *text = pyrt_exception_text(exc);
+    Py_XDECREF(exc);
+    buf_t msg = BUF_INIT;
+    if (buf_printf(&msg, "%s%s", prefix, text ? text : "") < 0) {
+        free(text);
+        out->kind = INVOKE_EXIT;
+        out->exit_code = 1;
+        return;
+    }
+    invoke_fault(iv, error_type, msg.data, request_id, out);
+    buf_free(&msg);
+    free(text);
+}
+
+/* The handler (or the context) raised: an error post, an exit, or a timeout. */
+static void handle_exception(invoker *iv, const invoke_request *req, invoke_result *out)
+{
+    PyObject *exc = take_exception();
+    if (!exc) {
+        out->kind = INVOKE_EXIT;
+        out->exit_code = 1;
+        return;
+    }
+    if (PyErr_GivenExceptionMatches(exc, iv->rt->timeout_interrupt)) {
+        out->kind = INVOKE_TIMEOUT;
+    } else if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
+        /* Only Exception is caught, as in the official runtime: SystemExit ends the
+         * process with its code and nothing is posted. */
+        out->kind = INVOKE_EXIT;
+        out->exit_code = pyrt_exit_code(exc);
+    } else {
+        set_error(out, PyObject_CallFunction(iv->rt->handler_error, "Os", exc, req->request_id));
+    }
+    Py_DECREF(exc);
+}
+
+static PyObject *str_or_none(const char *s)
+{
+    if (!s) {
+        Py_INCREF(Py_None);
+        return Py_None;
+    }
+    return PyUnicode_FromString(s);
+}
+
+static PyObject *make_context(invoker *iv, const invoke_request *req)
+{
+    PyObject *args[7] = {
+        PyUnicode_FromString(req->request_id), PyLong_FromLongLong(req->deadline_ms),
+        PyUnicode_FromString(req->function_arn ? req->function_arn : ""),
+        str_or_none(req->trace_id), str_or_none(req->client_context),
+        str_or_none(req->cognito_identity), str_or_none(req->tenant_id),
+    };
+    PyObject *ctx = NULL;
+    int ok = 1;
+    for (int i = 0; i < 7; i++)
+        ok = ok && args[i];
+    if (ok)
+        ctx = PyObject_Vectorcall(iv->rt->start_invoke, args, 7, NULL);
+    for (int i = 0; i < 7; i++)
+        Py_XDECREF(args[i]);
+    return ctx;
+}
+
+static void marshal_result(invoker *iv, PyObject *result, const char *request_id,
+                           invoke_result *out)
+{
+    if (PyBytes_CheckExact(result)) {
+        /* bytes go out raw, as the official runtime posts them. */
+        Py_INCREF(result);
+        out->keep_data = result;
+        out->data = PyBytes_AS_STRING(result);
+        out->len = (size_t)PyBytes_GET_SIZE(result);
+        out->content_type = "application/unknown";
+        out->kind = INVOKE_RESPONSE;
+        return;
+    }
+    buf_reset(&iv->payload);
+    if (marshal_dumps(result, &iv->payload) < 0) {
+        fault_from_exception(iv, "Runtime.MarshalError", "Unable to marshal response: ",
+                             request_id, out);
+        return;
+    }
+    out->kind = INVOKE_RESPONSE;
+    out->data = iv->payload.data ? iv->payload.data : "";
+    out->len = iv->payload.len;
+    out->content_type = "application/json";
+}
+
+void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
+{
+    memset(out, 0, sizeof *out);
+    PyObject *ctx = make_context(iv, req);
+    if (!ctx) {
+        handle_exception(iv, req, out);
+        return;
+    }
+    PyObject *event = event_decode(&iv->decoder, req->body, req->body_len,
+                                   event_is_json(req->content_type));
+    if (!event) {
+        fault_from_exception(iv, "Runtime.UnmarshalError", "Unable to unmarshal input: ",
+                             req->request_id, out);
+        Py_DECREF(ctx);
+        return;
+    }
+    PyObject *args[2] = {event, ctx};
+    PyObject *result = PyObject_Vectorcall(iv->handler, args, 2, NULL);
+    Py_DECREF(event);
+    Py_DECREF(ctx);
+    if (!result) {
+        handle_exception(iv, req, out);
+        return;
+    }
+    marshal_result(iv, result, req->request_id, out);
+    Py_DECREF(result);
+}

@@ -1,0 +1,62 @@
+/* invoke: one invocation, the same in runtime and local mode: build the context,
+ * decode the event, call the handler, marshal the result or the error. */
+#ifndef HOST_INVOKE_H
+#define HOST_INVOKE_H
+
+#include <Python.h>
+
+#include "buf.h"
+#include "event.h"
+#include "pyrt.h"
+
+typedef struct {
+    pyrt_t *rt;           /* borrowed */
+    PyObject *handler;    /* owned */
+    event_decoder decoder;
+    buf_t payload;        /* the JSON result, reused across invocations */
+} invoker;
+
+typedef struct {
+    const char *request_id;
+    long long deadline_ms;
+    const char *function_arn;     /* "" when absent */
+    const char *trace_id;         /* NULL when absent (the env var is then removed) */
+    const char *client_context;   /* NULL when absent */
+    const char *cognito_identity; /* NULL when absent */
+    const char *tenant_id;        /* NULL when absent */
+    const char *content_type;     /* NULL when absent: the event is then raw bytes */
+    const char *body;
+    size_t body_len;
+} invoke_request;
+
+typedef enum {
+    INVOKE_RESPONSE, /* post data/len with content_type */
+    INVOKE_ERROR,    /* post data/len (error JSON) with xray_cause (may be NULL) */
+    INVOKE_EXIT,     /* the handler raised SystemExit/KeyboardInterrupt: exit exit_code */
+    INVOKE_TIMEOUT,  /* the handler was interrupted by its local-mode deadline */
+} invoke_kind;
+
+typedef struct {
+    invoke_kind kind;
+    const char *data;
+    size_t len;
+    const char *content_type;
+    const char *xray_cause;
+    int exit_code;
+    PyObject *keep_data;  /* owned: the bytes behind data, when not the payload buffer */
+    PyObject *keep_cause; /* owned: the bytes behind xray_cause */
+} invoke_result;
+
+/* Steals nothing; takes its own reference to handler. -1 with a Python error. */
+int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler);
+void invoker_clear(invoker *iv);
+
+/* Always fills `out`; the caller releases it with invoke_result_clear. */
+void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out);
+void invoke_result_clear(invoke_result *r);
+
+/* Builds the official runtime-fault error (empty stack trace) into `out`. */
+void invoke_fault(invoker *iv, const char *error_type, const char *message,
+                  const char *request_id, invoke_result *out);
+
+#endif

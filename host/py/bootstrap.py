@@ -1,0 +1,554 @@
+"""The Python half of host: what the official runtime (awslambdaric) does in Python and a
+handler can observe: the context object, the logging set-up, the error documents and the
+handler import. The C half (host/*.c) owns the process, the Runtime API loop, event
+decoding and result marshalling, and calls in here through the functions at the bottom.
+
+This file is compiled into the host binary as `hostrt.bootstrap`; its frames carry the
+file name "<host>/bootstrap.py", so the official rule that drops the runtime's leading
+"/bootstrap.py" frames from stack traces applies to ours unchanged.
+"""
+
+import os
+import sys
+import time
+
+import _host  # built into the host binary: dumps() is the response marshaller
+
+_environ = os.environ
+
+# Stamped on every log record by the logging filter; like the official runtime, they
+# are not cleared after an invoke, so background threads log the last request id.
+_request_id = ""
+_tenant_id = None
+
+_sink = None          # where runtime logs go: stdout, or the telemetry fd as frames
+_json_logs = False    # AWS_LAMBDA_LOG_FORMAT=JSON
+_log_level = ""       # AWS_LAMBDA_LOG_LEVEL after the official mapping
+
+LAMBDA_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function "
+    "code. However, in rare cases, a Lambda runtime update can cause unexpected function "
+    "behavior. For functions using managed runtimes, runtime updates can be triggered by a "
+    "function change, or can be applied automatically. To determine if the runtime has been "
+    "updated, check the runtime version in the INIT_START log entry. If this error correlates "
+    "with a change in the runtime version, you may be able to mitigate this error by "
+    "temporarily rolling back to the previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+
+# Telemetry frame types: 0xA55A0000 | level_index << 2 | fmt (3 text, 2 JSON).
+_FRAME_BASE = 0xA55A0000
+_TEXT_DEFAULT_FRAME = 0xA55A0003
+_LEVEL_INDEX = {0: 0, 10: 1, 20: 2, 30: 3, 40: 4, 50: 5}
+
+
+def _frame_type(levelno, fmt):
+    level = min(50, max(0, levelno)) // 10 * 10
+    return _FRAME_BASE | (_LEVEL_INDEX[level] << 2) | fmt
+
+
+class FaultError(Exception):
+    """A runtime fault (Runtime.UnmarshalError, ...): reported with an empty stack."""
+
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+class InitFailure(Exception):
+    """Init failed; already logged. error_type and body are what init/error is posted."""
+
+    def __init__(self, error_type, body, message):
+        super().__init__(message)
+        self.error_type = error_type
+        self.body = body
+        self.message = message
+
+
+class TimeoutInterrupt(BaseException):
+    """Raised in a handler that outlived its --timeout in local mode. Not an Exception,
+    so a handler's own `except Exception` cannot swallow it."""
+
+
+# ---------------------------------------------------------------------------------------
+# The context object: awslambdaric.lambda_context's classes, same attributes and reprs.
+
+def _from_dict(cls, d):
+    if d is None:
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, d.get(field, None))
+    return obj
+
+
+class CognitoIdentity(object):
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}([cognito_identity_id={self.cognito_identity_id}"
+            f",cognito_identity_pool_id={self.cognito_identity_pool_id}])"
+        )
+
+
+class Client(object):
+    __slots__ = ["installation_id", "app_title", "app_version_name", "app_version_code",
+                 "app_package_name"]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}([installation_id={self.installation_id}"
+            f",app_title={self.app_title},app_version_name={self.app_version_name}"
+            f",app_version_code={self.app_version_code}"
+            f",app_package_name={self.app_package_name}])"
+        )
+
+
+class ClientContext(object):
+    __slots__ = ["custom", "env", "client"]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}([custom={self.custom},env={self.env}"
+            f",client={self.client}])"
+        )
+
+
+class LambdaContext(object):
+    def __init__(self, invoke_id, client_context, cognito_identity,
+                 epoch_deadline_time_in_ms, invoked_function_arn=None, tenant_id=None):
+        env = _environ
+        self.aws_request_id = invoke_id
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = tenant_id
+
+        self.client_context = _from_dict(ClientContext, client_context)
+        if self.client_context is not None:
+            self.client_context.client = _from_dict(Client, self.client_context.client)
+
+        self.identity = _from_dict(CognitoIdentity, {})
+        if cognito_identity is not None:
+            self.identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            self.identity.cognito_identity_pool_id = cognito_identity.get(
+                "cognitoIdentityPoolId")
+
+        self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
+
+    def get_remaining_time_in_millis(self):
+        delta_ms = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
+        return delta_ms if delta_ms > 0 else 0
+
+    def log(self, msg):
+        logging = sys.modules.get("logging")
+        if logging is None:
+            _sink.log(str(msg))
+            return
+        for handler in logging.getLogger().handlers:
+            if hasattr(handler, "log_sink"):
+                handler.log_sink.log(str(msg))
+                return
+        sys.stdout.write(str(msg))
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}([aws_request_id={self.aws_request_id}"
+            f",log_group_name={self.log_group_name},log_stream_name={self.log_stream_name}"
+            f",function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb}"
+            f",function_version={self.function_version}"
+            f",invoked_function_arn={self.invoked_function_arn}"
+            f",client_context={self.client_context},identity={self.identity}"
+            f",tenant_id={self.tenant_id}])"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Log sinks: stdout, or length-prefixed frames on _LAMBDA_TELEMETRY_LOG_FD.
+
+class StandardLogSink(object):
+    def log(self, msg, frame_type=None):
+        sys.stdout.write(msg)
+
+    def log_error(self, message_lines):
+        sys.stdout.write("\r".join(message_lines) + "\n")
+
+
+class FramedTelemetryLogSink(object):
+    def __init__(self, fd):
+        self._fd = fd
+
+    def log(self, msg, frame_type=None):
+        data = msg.encode("utf-8")
+        header = ((frame_type or _TEXT_DEFAULT_FRAME).to_bytes(4, "big")
+                  + len(data).to_bytes(4, "big")
+                  + (time.time_ns() // 1000).to_bytes(8, "big"))
+        # One write() per frame, so a multi-line record stays one CloudWatch event.
+        os.write(self._fd, header + data)
+
+    def log_error(self, message_lines):
+        self.log("\n".join(message_lines), 0xA55A0016 if _json_logs else 0xA55A0017)
+
+
+def _nbsp_indent(line):
+    stripped = line.lstrip(" ")
+    return "\u00a0" * (len(line) - len(stripped)) + stripped
+
+
+def log_error(result):
+    """The official runtime's copy of an error in the logs (text: \\r-joined lines)."""
+    if _json_logs:
+        doc = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "log_level": "ERROR"}
+        doc.update(result)
+        _sink.log_error([_host.dumps(doc).decode("utf-8")])
+        return
+    line = "[ERROR]"
+    if result["errorType"]:
+        line += " " + result["errorType"]
+    if result["errorMessage"]:
+        if result["errorType"]:
+            line += ":"
+        line += " " + result["errorMessage"]
+    lines = [line, "Traceback (most recent call last):"]
+    for element in result["stackTrace"]:
+        if element == "":
+            lines.append("")
+        else:
+            lines.extend(_nbsp_indent(x) for x in element.splitlines())
+    _sink.log_error(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The logging module, configured as the official runtime configures it. `import logging`
+# costs milliseconds, so it is done when the handler first imports logging, not at init.
+
+_RESERVED_LOG_FIELDS = frozenset((
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module",
+    "exc_info", "exc_text", "stack_info", "lineno", "funcName", "created", "msecs",
+    "relativeCreated", "thread", "threadName", "processName", "process", "aws_request_id",
+    "tenant_id", "_frame_type",
+))
+
+
+def _configure_logging(logging):
+    logging.Formatter.converter = time.gmtime
+
+    class LambdaLoggerFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _request_id
+            record.tenant_id = _tenant_id
+            return True
+
+    class JsonFormatter(logging.Formatter):
+        def __init__(self):
+            super().__init__(datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+        def format(self, record):
+            import json
+            record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+            record.levelname = logging.getLevelName(record.levelno)
+            exc = record.exc_info
+            if exc:
+                import traceback
+            result = {
+                "timestamp": self.formatTime(record, self.datefmt),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "stackTrace": traceback.format_tb(exc[2]) if exc else None,
+                "errorType": exc[0].__name__ if exc else None,
+                "errorMessage": str(exc[1]) if exc else None,
+                "requestId": getattr(record, "aws_request_id", None),
+                "location": (f"{record.pathname}:{record.funcName}:{record.lineno}"
+                             if exc else None),
+            }
+            if getattr(record, "tenant_id", None) is not None:
+                result["tenantId"] = record.tenant_id
+            for key, value in record.__dict__.items():
+                if key not in _RESERVED_LOG_FIELDS and key not in result:
+                    result[key] = value
+            result = {k: v for k, v in result.items() if v is not None}
+            return json.dumps(result, ensure_ascii=False) + "\n"
+
+    class LambdaLoggerHandler(logging.Handler):
+        def __init__(self, log_sink):
+            logging.Handler.__init__(self)
+            self.log_sink = log_sink
+
+        def emit(self, record):
+            msg = self.format(record)
+            if _json_logs:
+                frame = _frame_type(record.levelno, 2)
+            elif _log_level:
+                frame = _frame_type(record.levelno, 3)
+            else:
+                frame = _TEXT_DEFAULT_FRAME
+            self.log_sink.log(msg, frame)
+
+    handler = LambdaLoggerHandler(_sink)
+    if _json_logs:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(LambdaLoggerFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if _log_level in logging._nameToLevel:
+        root.setLevel(_log_level)
+
+
+class _ConfiguringLoader(object):
+    """Wraps the real loader of `logging` and configures the module once it has run."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def create_module(self, spec):
+        return self._real.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._real
+        self._real.exec_module(module)
+        _configure_logging(module)
+
+
+class _LoggingImportHook(object):
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find else None
+            if spec is not None:
+                spec.loader = _ConfiguringLoader(spec.loader)
+                return spec
+        return None
+
+
+def _setup_logging():
+    global _sink, _json_logs, _log_level
+    fd = _environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    _sink = FramedTelemetryLogSink(int(fd)) if fd else StandardLogSink()
+    _json_logs = _environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+    raw = _environ.get("AWS_LAMBDA_LOG_LEVEL")
+    _log_level = {None: "", "TRACE": "DEBUG"}.get(raw, raw).upper()
+    if "logging" in sys.modules:
+        _configure_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _LoggingImportHook())
+
+
+def _import_logging():
+    import logging
+    return logging
+
+
+# ---------------------------------------------------------------------------------------
+# Error documents: the official body, its logged copy, and the X-Ray cause header.
+
+def _drop_runtime_frames(frames):
+    for i, frame in enumerate(frames):
+        if "/bootstrap.py" not in frame.filename:
+            return frames[i:]
+    return frames
+
+
+def _xray_cause(error_type, message, frames):
+    stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
+    cause = _host.dumps({
+        "working_directory": os.getcwd(),
+        "exceptions": [{"message": message, "type": error_type, "stack": stack}],
+        "paths": list({f.filename for f in frames}),
+    })
+    return cause if len(cause) < 1024 * 1024 else None
+
+
+def _exception_result(exc, request_id):
+    import traceback
+    frames = _drop_runtime_frames(traceback.extract_tb(exc.__traceback__))
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<exception str() failed>"
+    result = {"errorMessage": message or "", "errorType": type(exc).__name__,
+              "requestId": request_id, "stackTrace": traceback.format_list(frames)}
+    return result, frames
+
+
+def handler_error(exc, request_id):
+    """An exception escaped the handler: log it; return (body, X-Ray cause or None)."""
+    if isinstance(exc, FaultError):
+        return fault_error(exc.error_type, exc.message, request_id)
+    result, frames = _exception_result(exc, request_id)
+    log_error(result)
+    return (_host.dumps(result),
+            _xray_cause(result["errorType"], result["errorMessage"], frames))
+
+
+def fault_error(error_type, message, request_id):
+    """A runtime fault (marshal, unmarshal, context): empty stack trace."""
+    result = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
+              "stackTrace": []}
+    log_error(result)
+    cause = _host.dumps({
+        "working_directory": os.getcwd(),
+        "exceptions": [{"message": message, "type": "LambdaValidationError", "stack": []}],
+        "paths": [],
+    })
+    return _host.dumps(result), cause
+
+
+# ---------------------------------------------------------------------------------------
+# Handler import, with the official init error types and messages.
+
+def _init_failure(result):
+    logging = _import_logging()
+    logging.warning(LAMBDA_WARNING)
+    log_error(result)
+    return InitFailure(result["errorType"], _host.dumps(result), result["errorMessage"])
+
+
+def _fault(error_type, message, stack=None):
+    return _init_failure({"errorMessage": message, "errorType": error_type,
+                          "requestId": "", "stackTrace": stack or []})
+
+
+def _import_handler(handler):
+    import importlib
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise _fault("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {e}")
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise _fault("Runtime.BuiltInModuleConflict",
+                         f"Cannot use built-in module {modname} as a handler module")
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise _fault("Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}")
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise _fault("Runtime.UserCodeSyntaxError",
+                     f"Syntax error in module '{modname}': {e}", trace)
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise _fault("Runtime.HandlerNotFound",
+                     f"Handler '{fname}' missing on module '{modname}'")
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points called from C.
+
+def setup(task_root, is_runtime):
+    """Once, before the handler import: sys.path as the managed runtime builds it, logging."""
+    import site
+    opt = [f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
+           "/opt/python"]
+    use_opt = "PYTHONPATH" not in _environ
+    sys.path[0:0] = [task_root] + (opt if use_opt else [])
+    site.addsitedir(task_root)
+    if use_opt:
+        for d in opt:
+            site.addsitedir(d)
+        if is_runtime:
+            _environ["PYTHONPATH"] = _environ.get("LAMBDA_RUNTIME_DIR", "/var/runtime")
+    _register_awslambdaric()
+    _setup_logging()
+
+
+def _register_awslambdaric():
+    """`from awslambdaric.lambda_context import LambdaContext` keeps working for handlers
+    that import it for isinstance checks or typing."""
+    if "awslambdaric" in sys.modules:
+        return
+    mod_type = type(sys)
+    pkg = mod_type("awslambdaric")
+    pkg.__path__ = []
+    ctx = mod_type("awslambdaric.lambda_context")
+    for cls in (LambdaContext, CognitoIdentity, Client, ClientContext):
+        setattr(ctx, cls.__name__, cls)
+    pkg.lambda_context = ctx
+    sys.modules["awslambdaric"] = pkg
+    sys.modules["awslambdaric.lambda_context"] = ctx
+
+
+def load_handler(handler):
+    """Returns the handler callable, or raises InitFailure (already logged).
+    SystemExit and KeyboardInterrupt at import propagate, as in the official runtime."""
+    try:
+        return _import_handler(handler)
+    except InitFailure:
+        raise
+    except Exception as e:
+        result, _ = _exception_result(e, "")
+        raise _init_failure(result) from None
+
+
+def _parse_header_json(raw, what):
+    import json
+    try:
+        return json.loads(raw)
+    except Exception as e:
+        raise FaultError("Runtime.LambdaContextUnmarshalError",
+                         f"Unable to parse {what} JSON: {e}") from None
+
+
+def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context,
+                 cognito_identity, tenant_id):
+    """Per invoke, before the event is decoded: log stamps, trace env, the context."""
+    global _request_id, _tenant_id
+    _request_id = request_id
+    _tenant_id = tenant_id
+    if trace_id is None:
+        _environ.pop("_X_AMZN_TRACE_ID", None)
+    else:
+        _environ["_X_AMZN_TRACE_ID"] = trace_id
+    cc = _parse_header_json(client_context, "Client Context") if client_context else None
+    ci = _parse_header_json(cognito_identity, "Cognito Identity") if cognito_identity else None
+    return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
+
+
+def unmarshal_error_message(doc, pos, msg):
+    """The decoder's message for a JSON syntax error, as json.JSONDecodeError words it."""
+    from json.decoder import JSONDecodeError
+    return str(JSONDecodeError(msg, doc, pos))
+
+
+def make_scanner():
+    """CPython's C JSON scanner with stdlib json.loads semantics (NaN and Infinity
+    accepted, big ints exact, last duplicate key wins)."""
+    import _json
+
+    class _Options(object):
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = {"NaN": float("nan"), "Infinity": float("inf"),
+                          "-Infinity": float("-inf")}.__getitem__
+        memo = {}
+
+    return _json.make_scanner(_Options())
+
+
+def set_alarm(seconds):
+    """Local mode's deadline: TimeoutInterrupt in the main thread after `seconds` (0 disarms)."""
+    import _signal
+    if seconds > 0:
+        _signal.signal(_signal.SIGALRM, _on_alarm)
+    _signal.setitimer(_signal.ITIMER_REAL, seconds)
+
+
+def _on_alarm(signum, frame):
+    raise TimeoutInterrupt()

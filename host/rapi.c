@@ -1,0 +1,296 @@
+#include "rapi.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+long long rapi_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t collect_body(char *p, size_t size, size_t n, void *userdata)
+{
+    buf_t *b = userdata;
+    return buf_append(b, p, size * n) < 0 ? 0 : size * n;
+}
+
+static struct curl_slist *append(struct curl_slist *list, const char *line);
+
+static void headers_reset(rapi_headers *h)
+{
+    buf_reset(&h->request_id);
+    buf_reset(&h->deadline_ms);
+    buf_reset(&h->function_arn);
+    buf_reset(&h->trace_id);
+    buf_reset(&h->client_context);
+    buf_reset(&h->cognito_identity);
+    buf_reset(&h->tenant_id);
+    buf_reset(&h->invocation_id);
+    buf_reset(&h->content_type);
+    h->has_content_type = 0;
+}
+
+static void headers_free(rapi_headers *h)
+{
+    buf_free(&h->request_id);
+    buf_free(&h->deadline_ms);
+    buf_free(&h->function_arn);
+    buf_free(&h->trace_id);
+    buf_free(&h->client_context);
+    buf_free(&h->cognito_identity);
+    buf_free(&h->tenant_id);
+    buf_free(&h->invocation_id);
+    buf_free(&h->content_type);
+}
+
+static buf_t *header_slot(rapi_headers *h, const char *name, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && strncasecmp(name, lit, len) == 0)
+    if (IS("lambda-runtime-aws-request-id")) return &h->request_id;
+    if (IS("lambda-runtime-deadline-ms")) return &h->deadline_ms;
+    if (IS("lambda-runtime-invoked-function-arn")) return &h->function_arn;
+    if (IS("lambda-runtime-trace-id")) return &h->trace_id;
+    if (IS("lambda-runtime-client-context")) return &h->client_context;
+    if (IS("lambda-runtime-cognito-identity")) return &h->cognito_identity;
+    if (IS("lambda-runtime-aws-tenant-id")) return &h->tenant_id;
+    if (IS("lambda-runtime-invocation-id")) return &h->invocation_id;
+    if (IS("content-type")) {
+        h->has_content_type = 1;
+        return &h->content_type;
+    }
+#undef IS
+    return NULL;
+}
+
+/* One header line per call; a status line starts a new answer (e.g. after a 100). */
+static size_t collect_header(char *line, size_t size, size_t n, void *userdata)
+{
+    rapi_headers *h = userdata;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        headers_reset(h);
+        return len;
+    }
+    char *colon = memchr(line, ':', len);
+    if (!colon)
+        return len;
+    buf_t *slot = header_slot(h, line, (size_t)(colon - line));
+    if (!slot)
+        return len;
+    const char *v = colon + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    buf_reset(slot);
+    return buf_append(slot, v, (size_t)(end - v)) < 0 ? 0 : len;
+}
+
+int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)
+{
+    memset(c, 0, sizeof *c);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    c->curl = curl_easy_init();
+    buf_t b = BUF_INIT;
+    if (!c->curl || buf_printf(&b, "http://%s/2018-06-01/runtime", endpoint) < 0)
+        goto fail;
+    c->base = b.data;
+    b = (buf_t)BUF_INIT;
+    if (buf_printf(&b, "%s/invocation/next", c->base) < 0)
+        goto fail;
+    c->next_url = b.data;
+    c->json_post = append(NULL, "Content-Type: application/json");
+    if (c->json_post)
+        c->json_post = append(c->json_post, "Expect:");
+    if (!c->json_post)
+        goto fail;
+
+    CURL *k = c->curl;
+    curl_easy_setopt(k, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT, 0L);          /* next is a long poll */
+    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, 1L);
+    curl_easy_setopt(k, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(k, CURLOPT_PROXY, "");            /* http_proxy must not apply */
+    curl_easy_setopt(k, CURLOPT_USERAGENT, user_agent);
+    curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(k, CURLOPT_HEADERDATA, &c->hdr);
+    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect_body);
+    return 0;
+fail:
+    buf_free(&b);
+    rapi_free(c);
+    return -1;
+}
+
+void rapi_free(rapi_client *c)
+{
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->json_post);
+    free(c->base);
+    free(c->next_url);
+    buf_free(&c->url);
+    buf_free(&c->body);
+    buf_free(&c->reply);
+    headers_free(&c->hdr);
+    memset(c, 0, sizeof *c);
+}
+
+static rapi_status perform(rapi_client *c)
+{
+    c->errbuf[0] = '\0';
+    c->status = 0;
+    CURLcode rc = curl_easy_perform(c->curl);
+    if (rc != CURLE_OK) {
+        if (!c->errbuf[0])
+            snprintf(c->errbuf, sizeof c->errbuf, "%s", curl_easy_strerror(rc));
+        return RAPI_TRANSPORT_ERROR;
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+    return c->status >= 200 && c->status < 300 ? RAPI_OK : RAPI_HTTP_ERROR;
+}
+
+rapi_status rapi_next(rapi_client *c)
+{
+    headers_reset(&c->hdr);
+    buf_reset(&c->body);
+    CURL *k = c->curl;
+    curl_easy_setopt(k, CURLOPT_URL, c->next_url);
+    curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(k, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->body);
+    rapi_status st = perform(c);
+    if (st == RAPI_OK && c->hdr.request_id.len == 0)
+        return RAPI_NO_REQUEST_ID;
+    return st;
+}
+
+/* Request ids go into the path; anything outside the unreserved set is %-escaped. */
+static int url_for(rapi_client *c, const char *what)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    buf_reset(&c->url);
+    if (buf_printf(&c->url, "%s/invocation/", c->base) < 0)
+        return -1;
+    const buf_t *id = &c->hdr.request_id;
+    for (size_t i = 0; i < id->len; i++) {
+        unsigned char ch = (unsigned char)id->data[i];
+        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+        if ((plain ? buf_append_char(&c->url, (char)ch) : buf_append(&c->url, esc, 3)) < 0)
+            return -1;
+    }
+    return buf_printf(&c->url, "/%s", what);
+}
+
+static rapi_status post(rapi_client *c, const char *url, const char *data, size_t len,
+                        struct curl_slist *headers)
+{
+    buf_reset(&c->reply);
+    CURL *k = c->curl;
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_POST, 1L);
+    curl_easy_setopt(k, CURLOPT_POSTFIELDS, data ? data : "");
+    curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->reply);
+    return perform(c);
+}
+
+/* curl_slist_append that frees the whole list when it fails: one owner, one free. */
+static struct curl_slist *append(struct curl_slist *list, const char *line)
+{
+    struct curl_slist *res = curl_slist_append(list, line);
+    if (!res)
+        curl_slist_free_all(list);
+    return res;
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
+{
+    buf_t line = BUF_INIT;
+    struct curl_slist *res = NULL;
+    if (buf_printf(&line, "%s: %s", name, value) == 0)
+        res = append(list, line.data);
+    else
+        curl_slist_free_all(list);
+    buf_free(&line);
+    return res;
+}
+
+/* Headers of a POST for the current invocation; NULL when out of memory. */
+static struct curl_slist *invocation_headers(rapi_client *c, const char *content_type,
+                                             const char *xray_cause)
+{
+    struct curl_slist *h = add_header(NULL, "Content-Type", content_type);
+    if (h)
+        h = append(h, "Expect:");
+    if (h && c->hdr.invocation_id.len)
+        h = add_header(h, "Lambda-Runtime-Invocation-Id", c->hdr.invocation_id.data);
+    if (h && xray_cause && *xray_cause)
+        h = add_header(h, "Lambda-Runtime-Function-XRay-Error-Cause", xray_cause);
+    return h;
+}
+
+static rapi_status post_invocation(rapi_client *c, const char *what, const char *data,
+                                   size_t len, const char *content_type, const char *cause)
+{
+    if (url_for(c, what) < 0) {
+        snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
+        return RAPI_TRANSPORT_ERROR;
+    }
+    /* The common case (JSON, no extra header) reuses one header list: no allocation. */
+    int shared = strcmp(content_type, "application/json") == 0 && !c->hdr.invocation_id.len &&
+                 !(cause && *cause);
+    struct curl_slist *h = shared ? c->json_post : invocation_headers(c, content_type, cause);
+    if (!h) {
+        snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
+        return RAPI_TRANSPORT_ERROR;
+    }
+    rapi_status st = post(c, c->url.data, data, len, h);
+    if (!shared) {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(h);
+    }
+    return st;
+}
+
+rapi_status rapi_post_response(rapi_client *c, const char *data, size_t len,
+                               const char *content_type)
+{
+    return post_invocation(c, "response", data, len, content_type, NULL);
+}
+
+rapi_status rapi_post_error(rapi_client *c, const char *body, size_t len, const char *xray_cause)
+{
+    return post_invocation(c, "error", body, len, "application/json", xray_cause);
+}
+
+rapi_status rapi_post_init_error(rapi_client *c, const char *error_type, const char *body,
+                                 size_t len)
+{
+    buf_reset(&c->url);
+    /* As the official runtime's init/error: the error type header, no content type. */
+    struct curl_slist *h = add_header(NULL, "Lambda-Runtime-Function-Error-Type", error_type);
+    if (h)
+        h = append(h, "Content-Type:");
+    if (h)
+        h = append(h, "Expect:");
+    if (!h || buf_printf(&c->url, "%s/init/error", c->base) < 0) {
+        curl_slist_free_all(h);
+        snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
+        return RAPI_TRANSPORT_ERROR;
+    }
+    rapi_status st = post(c, c->url.data, body, len, h);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h);
+    return st;
+}

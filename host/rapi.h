@@ -1,0 +1,54 @@
+/* rapi: the Lambda Runtime API client. One libcurl easy handle, reused, so every
+ * request rides one keep-alive connection; no total timeout (next is a long poll);
+ * proxies ignored; HTTP/1.1 without chunking or 100-continue. */
+#ifndef HOST_RAPI_H
+#define HOST_RAPI_H
+
+#include <curl/curl.h>
+
+#include "buf.h"
+
+typedef enum {
+    RAPI_OK = 0,          /* a 2xx answer */
+    RAPI_HTTP_ERROR,      /* an answer with another status: see c->status, c->reply */
+    RAPI_TRANSPORT_ERROR, /* no answer: refused, reset, closed mid-request; see c->errbuf */
+    RAPI_NO_REQUEST_ID,   /* next answered 2xx without Lambda-Runtime-Aws-Request-Id */
+} rapi_status;
+
+/* Invocation headers of the last next; an empty value counts as absent. */
+typedef struct {
+    buf_t request_id, deadline_ms, function_arn, trace_id, client_context,
+        cognito_identity, tenant_id, invocation_id, content_type;
+    int has_content_type;
+} rapi_headers;
+
+typedef struct {
+    CURL *curl;
+    char *base;                    /* http://HOST:PORT/2018-06-01/runtime */
+    char *next_url;
+    buf_t url;                     /* scratch for POST URLs */
+    buf_t body;                    /* the event of the current invocation */
+    buf_t reply;                   /* the body of the last answer to a POST */
+    rapi_headers hdr;
+    struct curl_slist *json_post;  /* Content-Type: application/json, Expect: */
+    long status;                   /* HTTP status of the last answer */
+    char errbuf[CURL_ERROR_SIZE];
+} rapi_client;
+
+/* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start. */
+int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent);
+void rapi_free(rapi_client *c);
+
+rapi_status rapi_next(rapi_client *c);
+rapi_status rapi_post_response(rapi_client *c, const char *data, size_t len,
+                               const char *content_type);
+/* xray_cause may be NULL; the header is then not sent. */
+rapi_status rapi_post_error(rapi_client *c, const char *body, size_t len,
+                            const char *xray_cause);
+rapi_status rapi_post_init_error(rapi_client *c, const char *error_type, const char *body,
+                                 size_t len);
+
+/* Milliseconds since the epoch, for the "[ERROR] [<ms>] LAMBDA_RUNTIME" log lines. */
+long long rapi_now_ms(void);
+
+#endif

@@ -1,0 +1,206 @@
+#include "runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "invoke.h"
+#include "rapi.h"
+
+#define NEXT_ATTEMPTS 4 /* the first try and 3 retries, as aws-lambda-cpp */
+
+/* The official client's log line, on stdout, so it lands in the function's log. */
+__attribute__((format(printf, 1, 2))) static void log_runtime_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("[ERROR] [%lld] LAMBDA_RUNTIME ", rapi_now_ms());
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+    va_end(ap);
+}
+
+static int fatal(const char *why)
+{
+    fprintf(stderr, "host: exiting: %s\n", why);
+    fflush(stderr);
+    return 1;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* GET next, retrying a lost connection; 0 with an invocation, or -1 (already logged). */
+static int next_invocation(rapi_client *c)
+{
+    for (int attempt = 1;; attempt++) {
+        rapi_status st;
+        Py_BEGIN_ALLOW_THREADS
+        st = rapi_next(c);
+        Py_END_ALLOW_THREADS
+        switch (st) {
+        case RAPI_OK:
+            return 0;
+        case RAPI_NO_REQUEST_ID:
+            log_runtime_error("Failed to find header lambda-runtime-aws-request-id in response");
+            return -1;
+        case RAPI_HTTP_ERROR:
+            log_runtime_error("Failed to get next invocation. Http Response code: %ld", c->status);
+            return -1;
+        case RAPI_TRANSPORT_ERROR:
+            if (attempt >= NEXT_ATTEMPTS) {
+                log_runtime_error("Failed to get next invocation. No Response from endpoint (%s)",
+                                  c->errbuf);
+                return -1;
+            }
+            sleep_ms(100L << (attempt - 1));
+            break;
+        }
+    }
+}
+
+static const char *header_or_null(const buf_t *b)
+{
+    return b->len ? b->data : NULL;
+}
+
+static void request_from_headers(const rapi_client *c, invoke_request *req)
+{
+    const rapi_headers *h = &c->hdr;
+    memset(req, 0, sizeof *req);
+    req->request_id = h->request_id.data;
+    /* A missing or unparsable deadline reads as 0: get_remaining_time_in_millis() is 0. */
+    req->deadline_ms = h->deadline_ms.len ? strtoll(h->deadline_ms.data, NULL, 10) : 0;
+    req->function_arn = h->function_arn.len ? h->function_arn.data : "";
+    req->trace_id = header_or_null(&h->trace_id);
+    req->client_context = header_or_null(&h->client_context);
+    req->cognito_identity = header_or_null(&h->cognito_identity);
+    req->tenant_id = header_or_null(&h->tenant_id);
+    /* No Content-Type at all: raw bytes (the official client crashes here). */
+    req->content_type = h->has_content_type ? h->content_type.data : NULL;
+    if (req->content_type == NULL && h->has_content_type)
+        req->content_type = "";
+    req->body = c->body.data ? c->body.data : "";
+    req->body_len = c->body.len;
+}
+
+/* Decides what a non-2xx answer to a POST means: 0 go on, -1 exit. */
+static int after_post(rapi_client *c, rapi_status st, const char *what)
+{
+    if (st == RAPI_OK)
+        return 0;
+    if (st == RAPI_TRANSPORT_ERROR) {
+        log_runtime_error("Failed to post %s. No Response from endpoint (%s)", what, c->errbuf);
+        fprintf(stderr, "host: exiting: lost the Runtime API connection while posting the %s: %s\n",
+                what, c->errbuf);
+        return -1;
+    }
+    log_runtime_error("Failed to post %s. Http response code: %ld. %s", what, c->status,
+                      c->reply.data ? c->reply.data : "");
+    switch (c->status) {
+    case 400: /* not the current invocation */
+    case 403: /* out of order: already answered */
+    case 410: /* a stale attempt: a newer one owns this request id */
+    case 413: /* too large: Lambda has failed the invocation already */
+        return 0;
+    default:
+        fprintf(stderr, "host: exiting: the Runtime API answered %ld to the %s\n", c->status, what);
+        return -1;
+    }
+}
+
+static int post_result(rapi_client *c, const invoke_result *r)
+{
+    rapi_status st;
+    if (r->kind == INVOKE_RESPONSE) {
+        Py_BEGIN_ALLOW_THREADS
+        st = rapi_post_response(c, r->data, r->len, r->content_type);
+        Py_END_ALLOW_THREADS
+        return after_post(c, st, "handler success response");
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = rapi_post_error(c, r->data, r->len, r->xray_cause);
+    Py_END_ALLOW_THREADS
+    return after_post(c, st, "handler error response");
+}
+
+static int report_init_failure(rapi_client *c, const pyrt_init_failure *f)
+{
+    rapi_status st = rapi_post_init_error(c, f->error_type, PyBytes_AS_STRING(f->body),
+                                          (size_t)PyBytes_GET_SIZE(f->body));
+    if (st == RAPI_TRANSPORT_ERROR)
+        fprintf(stderr, "host: could not post the init error: %s\n", c->errbuf);
+    else if (st != RAPI_OK)
+        fprintf(stderr, "host: the Runtime API answered %ld to the init error: %s\n", c->status,
+                c->reply.data ? c->reply.data : "");
+    fprintf(stderr, "host: exiting: init failed: %s: %s\n", f->error_type, f->message);
+    return 1;
+}
+
+static int serve(rapi_client *c, invoker *iv)
+{
+    for (;;) {
+        if (next_invocation(c) < 0)
+            return fatal("could not get the next invocation from the Runtime API");
+        invoke_request req;
+        invoke_result res;
+        request_from_headers(c, &req);
+        invoke_run(iv, &req, &res);
+        if (res.kind == INVOKE_EXIT) {
+            int code = res.exit_code;
+            invoke_result_clear(&res);
+            fprintf(stderr, "host: the handler exited (status %d) during request %s\n", code,
+                    req.request_id);
+            return code;
+        }
+        int rc = post_result(c, &res);
+        invoke_result_clear(&res);
+        if (rc < 0)
+            return 1;
+    }
+}
+
+int runtime_run(const host_options *o, pyrt_t *rt, const char *handler_name)
+{
+    (void)o;
+    const char *endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!endpoint || !*endpoint)
+        return fatal("AWS_LAMBDA_RUNTIME_API is not set; it names the Runtime API as HOST:PORT");
+    char ua[128];
+    snprintf(ua, sizeof ua, "host/" HOST_VERSION " aws-lambda-python/%s", PY_VERSION);
+    rapi_client c;
+    if (rapi_init(&c, endpoint, ua) < 0)
+        return fatal("libcurl could not start");
+
+    PyObject *handler = NULL;
+    pyrt_init_failure f;
+    int rc;
+    switch (pyrt_load_handler(rt, handler_name, &handler, &f)) {
+    case PYRT_INIT_FAILED:
+        rc = report_init_failure(&c, &f);
+        break;
+    case PYRT_INIT_EXIT:
+        rc = f.exit_code;
+        break;
+    default: {
+        invoker iv;
+        if (invoker_init(&iv, rt, handler) < 0) {
+            PyErr_Print();
+            rc = fatal("could not prepare the invocation loop");
+        } else {
+            rc = serve(&c, &iv);
+        }
+        invoker_clear(&iv);
+        Py_DECREF(handler);
+    }
+    }
+    pyrt_init_failure_clear(&f);
+    rapi_free(&c);
+    return rc;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the benchmarks need, on Debian 12, and only what is missing.
+# Usage: scripts/deps.sh [build|test|all]   (default: all)
+set -euo pipefail
+what=${1:-all}
+
+build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev)
+test_pkgs=(check valgrind python3-pytest python3-boto3 nodejs npm zip unzip)
+
+pkgs=("${build_pkgs[@]}")
+[ "$what" = build ] || pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if [ "$p" = nodejs ] || [ "$p" = npm ]; then
+    command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue
+  fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
