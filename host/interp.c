@@ -57,6 +57,9 @@ int interp_start(const char *argv0)
     config.buffered_stdio = 0;
     config.parse_argv = 0;
     config.install_signal_handlers = 1;
+    /* A crash in C code still shows where the Python code was (stderr), then chains
+     * to crash.c's handlers, which report the invocation. */
+    config.faulthandler = 1;
 
     if (PyImport_AppendInittab("_host", pyrt_init_host_module) < 0) {
         fprintf(stderr, "host: cannot register the _host module\n");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crash.h"
 #include "marshal.h"
 
 int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
@@ -174,9 +175,8 @@ static void marshal_result(invoker *iv, PyObject *result, const char *request_id
     out->content_type = "application/json";
 }
 
-void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
+static void run(invoker *iv, const invoke_request *req, invoke_result *out)
 {
-    memset(out, 0, sizeof *out);
     PyObject *ctx = make_context(iv, req);
     if (!ctx) {
         handle_exception(iv, req, out);
@@ -200,4 +200,12 @@ void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
     }
     marshal_result(iv, result, req->request_id, out);
     Py_DECREF(result);
+}
+
+void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
+{
+    memset(out, 0, sizeof *out);
+    crash_set_request(req->request_id);
+    run(iv, req, out);
+    crash_set_request(NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "crash.h"
 #include "interp.h"
 #include "local.h"
 #include "pyrt.h"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
         cli_free(&o);
         return 2;
     }
+    crash_install(o.mode == MODE_RUNTIME ? getenv("AWS_LAMBDA_RUNTIME_API") : NULL,
+                  session.result_fd);
     pyrt_t rt;
     int rc;
     if (setup_python(&o, argv[0], &rt) < 0)

@@ -66,28 +66,36 @@ static buf_t *header_slot(rapi_headers *h, const char *name, size_t len)
     return NULL;
 }
 
-/* One header line per call; a status line starts a new answer (e.g. after a 100). */
-static size_t collect_header(char *line, size_t size, size_t n, void *userdata)
+int rapi_headers_feed(rapi_headers *h, const char *line, size_t len)
 {
-    rapi_headers *h = userdata;
-    size_t len = size * n;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         headers_reset(h);
-        return len;
+        return 0;
     }
-    char *colon = memchr(line, ':', len);
+    const char *colon = memchr(line, ':', len);
     if (!colon)
-        return len;
+        return 0;
     buf_t *slot = header_slot(h, line, (size_t)(colon - line));
     if (!slot)
-        return len;
+        return 0;
     const char *v = colon + 1, *end = line + len;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
     buf_reset(slot);
-    return buf_append(slot, v, (size_t)(end - v)) < 0 ? 0 : len;
+    return buf_append(slot, v, (size_t)(end - v));
+}
+
+void rapi_headers_free(rapi_headers *h)
+{
+    headers_free(h);
+}
+
+/* libcurl's header callback: one header line per call. */
+static size_t collect_header(char *line, size_t size, size_t n, void *userdata)
+{
+    return rapi_headers_feed(userdata, line, size * n) < 0 ? 0 : size * n;
 }
 
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)

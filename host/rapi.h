@@ -35,6 +35,12 @@ typedef struct {
     char errbuf[CURL_ERROR_SIZE];
 } rapi_client;
 
+/* Takes one raw header line ("Name: value\r\n") of a next answer: known names are
+ * matched case-insensitively and their values trimmed; a status line ("HTTP/1.1 200 OK")
+ * clears what an earlier answer (e.g. a 100 Continue) left. -1 when out of memory. */
+int rapi_headers_feed(rapi_headers *h, const char *line, size_t len);
+void rapi_headers_free(rapi_headers *h);
+
 /* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start. */
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent);
 void rapi_free(rapi_client *c);
