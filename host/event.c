@@ -37,25 +37,48 @@ static Py_ssize_t skip_ws(PyObject *s, Py_ssize_t i)
     return i;
 }
 
-/* Raises ValueError with the json module's wording of a syntax error at pos. */
-static void raise_syntax_error(event_decoder *d, PyObject *doc, Py_ssize_t pos, const char *msg)
+/* Raises ValueError with simplejson's wording of a syntax error at pos (and up to end,
+ * or -1). */
+static void raise_syntax_error(event_decoder *d, PyObject *doc, Py_ssize_t pos, const char *msg,
+                               Py_ssize_t end)
 {
-    PyObject *text = PyObject_CallFunction(d->error_message, "Ons", doc, pos, msg);
+    PyObject *text = end < 0 ? PyObject_CallFunction(d->error_message, "Ons", doc, pos, msg)
+                             : PyObject_CallFunction(d->error_message, "Onsn", doc, pos, msg, end);
     if (text) {
         PyErr_SetObject(PyExc_ValueError, text);
         Py_DECREF(text);
     }
 }
 
+/* The scanner signals "no value here" with StopIteration(pos). */
+static void raise_expecting_value(event_decoder *d, PyObject *doc, Py_ssize_t fallback)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    Py_ssize_t pos = fallback;
+    PyObject *v = value ? PyObject_GetAttrString(value, "value") : NULL;
+    if (v && PyLong_Check(v))
+        pos = PyLong_AsSsize_t(v);
+    PyErr_Clear();
+    Py_XDECREF(v);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    raise_syntax_error(d, doc, pos, "Expecting value", -1);
+}
+
 static PyObject *decode_json(event_decoder *d, PyObject *doc)
 {
-    Py_ssize_t start = skip_ws(doc, 0);
+    /* A leading byte order mark is skipped, as simplejson does: positions count it. */
+    Py_ssize_t start = 0;
+    if (PyUnicode_GET_LENGTH(doc) > 0 && PyUnicode_READ_CHAR(doc, 0) == 0xFEFF)
+        start = 1;
+    start = skip_ws(doc, start);
     PyObject *pair = PyObject_CallFunction(d->scan_once, "On", doc, start);
     if (!pair) {
-        if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
-            PyErr_Clear();
-            raise_syntax_error(d, doc, start, "Expecting value");
-        }
+        if (PyErr_ExceptionMatches(PyExc_StopIteration))
+            raise_expecting_value(d, doc, start);
         return NULL;
     }
     PyObject *obj = NULL;
@@ -64,7 +87,7 @@ static PyObject *decode_json(event_decoder *d, PyObject *doc)
         goto done;
     end = skip_ws(doc, end);
     if (end != PyUnicode_GET_LENGTH(doc)) {
-        raise_syntax_error(d, doc, end, "Extra data");
+        raise_syntax_error(d, doc, end, "Extra data", PyUnicode_GET_LENGTH(doc));
         goto done;
     }
     obj = PyTuple_GET_ITEM(pair, 0);
@@ -78,11 +101,6 @@ PyObject *event_decode(event_decoder *d, const char *body, size_t len, int is_js
 {
     if (!is_json)
         return PyBytes_FromStringAndSize(body, (Py_ssize_t)len);
-    /* A leading UTF-8 byte order mark is tolerated, as simplejson does. */
-    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
-        body += 3;
-        len -= 3;
-    }
     PyObject *doc = PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, "strict");
     if (!doc)
         return NULL;

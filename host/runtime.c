@@ -103,16 +103,13 @@ static int after_post(rapi_client *c, rapi_status st, const char *what)
     }
     log_runtime_error("Failed to post %s. Http response code: %ld. %s", what, c->status,
                       c->reply.data ? c->reply.data : "");
-    switch (c->status) {
-    case 400: /* not the current invocation */
-    case 403: /* out of order: already answered */
-    case 410: /* a stale attempt: a newer one owns this request id */
-    case 413: /* too large: Lambda has failed the invocation already */
+    /* 4xx rejects this one post: 400 not the current invocation, 403 already answered,
+     * 410 a stale attempt, 413 too large (Lambda has failed the invocation already).
+     * The next invocation is unaffected. 5xx means the environment is broken. */
+    if (c->status >= 400 && c->status < 500)
         return 0;
-    default:
-        fprintf(stderr, "host: exiting: the Runtime API answered %ld to the %s\n", c->status, what);
-        return -1;
-    }
+    fprintf(stderr, "host: exiting: the Runtime API answered %ld to the %s\n", c->status, what);
+    return -1;
 }
 
 static int post_result(rapi_client *c, const invoke_result *r)

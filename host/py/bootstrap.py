@@ -362,14 +362,24 @@ def _drop_runtime_frames(frames):
     return frames
 
 
+_XRAY_CAUSE_LIMIT = 64 * 1024  # what Lambda keeps of the header; more is cropped there
+
+
 def _xray_cause(error_type, message, frames):
+    """The X-Ray cause header. A deep stack (RecursionError) would make a header Lambda
+    crops to 64 KiB anyway and that HTTP servers may refuse, so host keeps the innermost
+    frames that fit (the official runtime sends up to 1 MiB)."""
     stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
-    cause = _host.dumps({
-        "working_directory": os.getcwd(),
-        "exceptions": [{"message": message, "type": error_type, "stack": stack}],
-        "paths": list({f.filename for f in frames}),
-    })
-    return cause if len(cause) < 1024 * 1024 else None
+    while True:
+        cause = _host.dumps({
+            "working_directory": os.getcwd(),
+            "exceptions": [{"message": message[:_XRAY_CAUSE_LIMIT // 2], "type": error_type,
+                            "stack": stack}],
+            "paths": list({f["path"] for f in stack}),
+        })
+        if len(cause) < _XRAY_CAUSE_LIMIT or not stack:
+            return cause if len(cause) < _XRAY_CAUSE_LIMIT else None
+        stack = stack[len(stack) // 2:]
 
 
 def _exception_result(exc, request_id):
@@ -518,10 +528,19 @@ def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context
     return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
 
 
-def unmarshal_error_message(doc, pos, msg):
-    """The decoder's message for a JSON syntax error, as json.JSONDecodeError words it."""
-    from json.decoder import JSONDecodeError
-    return str(JSONDecodeError(msg, doc, pos))
+def unmarshal_error_message(doc, pos, msg, end=None):
+    """simplejson's wording of a JSON syntax error (the official runtime decodes with
+    simplejson): "Expecting value: line 1 column 1 (char 0)", and for trailing data
+    "Extra data: line 1 column 10 - line 1 column 11 (char 9 - 10)"."""
+    def linecol(p):
+        line = doc.count("\n", 0, p) + 1
+        return line, (p + 1 if line == 1 else p - doc.rindex("\n", 0, p))
+    lineno, colno = linecol(pos)
+    if end is None:
+        return "%s: line %d column %d (char %d)" % (msg, lineno, colno, pos)
+    endlineno, endcolno = linecol(end)
+    return "%s: line %d column %d - line %d column %d (char %d - %d)" % (
+        msg, lineno, colno, endlineno, endcolno, pos, end)
 
 
 def make_scanner():
