@@ -92,6 +92,14 @@ void rapi_headers_free(rapi_headers *h)
     headers_free(h);
 }
 
+/* The headers of answers to POSTs carry nothing host needs. */
+static size_t ignore_header(char *line, size_t size, size_t n, void *userdata)
+{
+    (void)line;
+    (void)userdata;
+    return size * n;
+}
+
 /* libcurl's header callback: one header line per call. */
 static size_t collect_header(char *line, size_t size, size_t n, void *userdata)
 {
@@ -173,6 +181,7 @@ rapi_status rapi_next(rapi_client *c)
     curl_easy_setopt(k, CURLOPT_URL, c->next_url);
     curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, collect_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->body);
     rapi_status st = perform(c);
     if (st == RAPI_OK && c->hdr.request_id.len == 0)
@@ -209,6 +218,7 @@ static rapi_status post(rapi_client *c, const char *url, const char *data, size_
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, data ? data : "");
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, ignore_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->reply);
     return perform(c);
 }

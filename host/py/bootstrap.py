@@ -15,6 +15,16 @@ import time
 import _host  # built into the host binary: dumps() is the response marshaller
 
 _environ = os.environ
+# os.environ's own dict of encoded bytes: a lookup here skips os.environ.get's KeyError
+# round trip (1.5 us a miss), and gives the same values.
+_env_data = os.environ._data
+_fsencode = os.fsencode
+_fsdecode = os.fsdecode
+
+
+def _getenv(key):
+    value = _env_data.get(_fsencode(key))
+    return None if value is None else _fsdecode(value)
 
 # Stamped on every log record by the logging filter; like the official runtime, they
 # are not cleared after an invoke, so background threads log the last request id.
@@ -119,13 +129,12 @@ class ClientContext(object):
 class LambdaContext(object):
     def __init__(self, invoke_id, client_context, cognito_identity,
                  epoch_deadline_time_in_ms, invoked_function_arn=None, tenant_id=None):
-        env = _environ
         self.aws_request_id = invoke_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = _getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = _getenv("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = _getenv("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = _getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = _getenv("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
 
@@ -133,11 +142,12 @@ class LambdaContext(object):
         if self.client_context is not None:
             self.client_context.client = _from_dict(Client, self.client_context.client)
 
-        self.identity = _from_dict(CognitoIdentity, {})
+        self.identity = identity = CognitoIdentity()
         if cognito_identity is not None:
-            self.identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
-            self.identity.cognito_identity_pool_id = cognito_identity.get(
-                "cognitoIdentityPoolId")
+            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
+        else:
+            identity.cognito_identity_id = identity.cognito_identity_pool_id = None
 
         self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
 
@@ -519,10 +529,10 @@ def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context
     global _request_id, _tenant_id
     _request_id = request_id
     _tenant_id = tenant_id
-    if trace_id is None:
-        _environ.pop("_X_AMZN_TRACE_ID", None)
-    else:
+    if trace_id is not None:
         _environ["_X_AMZN_TRACE_ID"] = trace_id
+    elif b"_X_AMZN_TRACE_ID" in _env_data:
+        del _environ["_X_AMZN_TRACE_ID"]
     cc = _parse_header_json(client_context, "Client Context") if client_context else None
     ci = _parse_header_json(cognito_identity, "Cognito Identity") if cognito_identity else None
     return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
