@@ -70,6 +70,10 @@ int interp_start(const char *argv0)
         return -1;
     find_relocated_home();
     if (home[0]) {
+        /* A layer has no sitecustomize, no user site and no .pth files in its stdlib
+         * site-packages: bootstrap.py does the rest of site's work for a fraction of
+         * its start-up cost (see _site_for_layer). */
+        config.site_import = 0;
         if (check(PyConfig_SetBytesString(&config, &config.home, home), &config, "home") < 0)
             return -1;
     }

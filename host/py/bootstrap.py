@@ -8,23 +8,51 @@ file name "<host>/bootstrap.py", so the official rule that drops the runtime's l
 "/bootstrap.py" frames from stack traces applies to ours unchanged.
 """
 
-import os
+import posix
 import sys
 import time
 
 import _host  # built into the host binary: dumps() is the response marshaller
 
-_environ = os.environ
-# os.environ's own dict of encoded bytes: a lookup here skips os.environ.get's KeyError
-# round trip (1.5 us a miss), and gives the same values.
-_env_data = os.environ._data
-_fsencode = os.fsencode
-_fsdecode = os.fsdecode
+# The environment through `posix`, not `os`: `import os` costs more start-up than the rest
+# of this file, and a handler that never imports os should not pay it. posix.environ is
+# the very dict os.environ wraps (os.environ._data), so both views always agree.
+_env_data = posix.environ
+_FS_ENCODING = sys.getfilesystemencoding()
 
 
-def _getenv(key):
-    value = _env_data.get(_fsencode(key))
-    return None if value is None else _fsdecode(value)
+def _getenv(key, default=None):
+    value = _env_data.get(key.encode(_FS_ENCODING, "surrogateescape"))
+    return default if value is None else value.decode(_FS_ENCODING, "surrogateescape")
+
+
+def _setenv(key, value):
+    """os.environ[key] = value."""
+    posix.putenv(key, value)
+    _env_data[key.encode(_FS_ENCODING, "surrogateescape")] = value.encode(
+        _FS_ENCODING, "surrogateescape")
+
+
+def _unsetenv(key):
+    """os.environ.pop(key, None)."""
+    bkey = key.encode(_FS_ENCODING, "surrogateescape")
+    if bkey in _env_data:
+        posix.unsetenv(key)
+        del _env_data[bkey]
+
+
+def _is_dir(path):
+    try:
+        return (posix.stat(path).st_mode & 0o170000) == 0o040000
+    except OSError:
+        return False
+
+
+def _has_pth_files(path):
+    try:
+        return any(name.endswith(".pth") for name in posix.listdir(path))
+    except OSError:
+        return False
 
 # Stamped on every log record by the logging filter; like the official runtime, they
 # are not cleared after an invoke, so background threads log the last request id.
@@ -46,10 +74,11 @@ LAMBDA_WARNING = (
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 
-# Telemetry frame types: 0xA55A0000 | level_index << 2 | fmt (3 text, 2 JSON).
+# Telemetry frame types: 0xA55A0000 | level_index << 2 | fmt (3 text, 2 JSON), with the
+# indexes the official frames carry: DEBUG 0xA55A000B, INFO ...0F, ..., CRITICAL ...1B.
 _FRAME_BASE = 0xA55A0000
 _TEXT_DEFAULT_FRAME = 0xA55A0003
-_LEVEL_INDEX = {0: 0, 10: 1, 20: 2, 30: 3, 40: 4, 50: 5}
+_LEVEL_INDEX = {0: 0, 10: 2, 20: 3, 30: 4, 40: 5, 50: 6}
 
 
 def _frame_type(levelno, fmt):
@@ -199,7 +228,7 @@ class FramedTelemetryLogSink(object):
                   + len(data).to_bytes(4, "big")
                   + (time.time_ns() // 1000).to_bytes(8, "big"))
         # One write() per frame, so a multi-line record stays one CloudWatch event.
-        os.write(self._fd, header + data)
+        posix.write(self._fd, header + data)
 
     def log_error(self, message_lines):
         self.log("\n".join(message_lines), 0xA55A0016 if _json_logs else 0xA55A0017)
@@ -346,10 +375,11 @@ class _LoggingImportHook(object):
 
 def _setup_logging():
     global _sink, _json_logs, _log_level
-    fd = _environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    fd = _getenv("_LAMBDA_TELEMETRY_LOG_FD")
+    _unsetenv("_LAMBDA_TELEMETRY_LOG_FD")
     _sink = FramedTelemetryLogSink(int(fd)) if fd else StandardLogSink()
-    _json_logs = _environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
-    raw = _environ.get("AWS_LAMBDA_LOG_LEVEL")
+    _json_logs = _getenv("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+    raw = _getenv("AWS_LAMBDA_LOG_LEVEL")
     _log_level = {None: "", "TRACE": "DEBUG"}.get(raw, raw).upper()
     if "logging" in sys.modules:
         _configure_logging(sys.modules["logging"])
@@ -382,7 +412,7 @@ def _xray_cause(error_type, message, frames):
     stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
     while True:
         cause = _host.dumps({
-            "working_directory": os.getcwd(),
+            "working_directory": posix.getcwd(),
             "exceptions": [{"message": message[:_XRAY_CAUSE_LIMIT // 2], "type": error_type,
                             "stack": stack}],
             "paths": list({f["path"] for f in stack}),
@@ -420,7 +450,7 @@ def fault_error(error_type, message, request_id):
               "stackTrace": []}
     log_error(result)
     cause = _host.dumps({
-        "working_directory": os.getcwd(),
+        "working_directory": posix.getcwd(),
         "exceptions": [{"message": message, "type": "LambdaValidationError", "stack": []}],
         "paths": [],
     })
@@ -469,19 +499,41 @@ def _import_handler(handler):
 # ---------------------------------------------------------------------------------------
 # Entry points called from C.
 
+def _site_for_layer():
+    """What `site` gives a Python started from a layer, without `site`'s search for
+    sitecustomize/usercustomize modules that a layer does not have: the builtins exit,
+    quit and help, and the stdlib site-packages with its .pth files. (The interactive
+    copyright/credits/license banners are left out: building them imports os.)"""
+    import builtins
+    import _sitebuiltins
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
+    packages = f"{sys.prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+    if _is_dir(packages):
+        sys.path.append(packages)
+        if _has_pth_files(packages):
+            import site
+            site.addsitedir(packages)
+
+
 def setup(task_root, is_runtime):
     """Once, before the handler import: sys.path as the managed runtime builds it, logging."""
-    import site
+    if sys.flags.no_site:
+        _site_for_layer()
     opt = [f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
            "/opt/python"]
-    use_opt = "PYTHONPATH" not in _environ
-    sys.path[0:0] = [task_root] + (opt if use_opt else [])
-    site.addsitedir(task_root)
-    if use_opt:
-        for d in opt:
+    use_opt = _getenv("PYTHONPATH") is None
+    dirs = [task_root] + (opt if use_opt else [])
+    sys.path[0:0] = dirs
+    # site.addsitedir() on each, as the managed runtime's bootstrap does; it only adds
+    # .pth files' entries here, so `site` (and os) are imported only when there are some.
+    for d in dirs:
+        if _has_pth_files(d):
+            import site
             site.addsitedir(d)
-        if is_runtime:
-            _environ["PYTHONPATH"] = _environ.get("LAMBDA_RUNTIME_DIR", "/var/runtime")
+    if use_opt and is_runtime:
+        _setenv("PYTHONPATH", _getenv("LAMBDA_RUNTIME_DIR", "/var/runtime"))
     _register_awslambdaric()
     _setup_logging()
 
@@ -530,9 +582,9 @@ def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context
     _request_id = request_id
     _tenant_id = tenant_id
     if trace_id is not None:
-        _environ["_X_AMZN_TRACE_ID"] = trace_id
+        _setenv("_X_AMZN_TRACE_ID", trace_id)
     elif b"_X_AMZN_TRACE_ID" in _env_data:
-        del _environ["_X_AMZN_TRACE_ID"]
+        _unsetenv("_X_AMZN_TRACE_ID")
     cc = _parse_header_json(client_context, "Client Context") if client_context else None
     ci = _parse_header_json(cognito_identity, "Cognito Identity") if cognito_identity else None
     return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
