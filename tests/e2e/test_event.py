@@ -1,0 +1,169 @@
+"""Event decoding (awslambdaric.md §3.4; runtime-api.md §1 item 1)."""
+
+import json
+
+import pytest
+
+from e2e_helpers import Ev, copy_handlers, dumps, invoke_one, keys_of, run_invokes, write
+
+
+def decoded(host_bin, rapi, root, body, **kw):
+    write(root, "app.py", """
+        import math
+        def handler(event, context):
+            def desc(v):
+                if isinstance(v, float):
+                    if math.isnan(v):
+                        return "float:nan"
+                    if math.isinf(v):
+                        return "float:inf" if v > 0 else "float:-inf"
+                    return "float:" + repr(v)
+                if isinstance(v, bool):
+                    return "bool:" + repr(v)
+                if isinstance(v, int):
+                    return "int:" + str(v)
+                if isinstance(v, bytes):
+                    return "bytes:" + v.hex()
+                if isinstance(v, dict):
+                    return {k: desc(x) for k, x in v.items()}
+                if isinstance(v, list):
+                    return [desc(x) for x in v]
+                return type(v).__name__ + ":" + str(v)
+            return desc(event)
+    """)
+    proc, res = invoke_one(host_bin, rapi, root, "app.handler", body, **kw)
+    assert res.kind == "response", (res, proc.stdout_text())
+    return res.json()
+
+
+def test_json_object(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: exactly application/json -> parsed.
+    assert decoded(host_bin, rapi, tmp_task_root, b'{"a": "x", "b": [1, 2.5, true, null]}') \
+        == {"a": "str:x", "b": ["int:1", "float:2.5", "bool:True", "NoneType:None"]}
+
+
+def test_big_ints_exact(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: big ints are exact; floats are float (not Decimal).
+    assert decoded(host_bin, rapi, tmp_task_root,
+                   b'[123456789012345678901234567890, -98765432109876543210, 0.1, 1e2]') \
+        == ["int:123456789012345678901234567890", "int:-98765432109876543210",
+            "float:0.1", "float:100.0"]
+
+
+def test_nan_infinity_literals(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: NaN/Infinity accepted; 1e400 becomes inf.
+    assert decoded(host_bin, rapi, tmp_task_root, b'[NaN, Infinity, -Infinity, 1e400]') \
+        == ["float:nan", "float:inf", "float:-inf", "float:inf"]
+
+
+def test_duplicate_keys_last_wins(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4.
+    assert decoded(host_bin, rapi, tmp_task_root, b'{"k": 1, "j": 0, "k": 2}') \
+        == {"k": "int:2", "j": "int:0"}
+
+
+def test_bom_tolerated(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: UTF-8 with a leading BOM.
+    assert decoded(host_bin, rapi, tmp_task_root, b'\xef\xbb\xbf{"a": 1}') == {"a": "int:1"}
+
+
+def test_unicode_event(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: UTF-8 decoding; escapes decoded.
+    body = '{"s": "£😀", "e": "\\u00e9\\ud83d\\ude00"}'.encode("utf-8")
+    assert decoded(host_bin, rapi, tmp_task_root, body) == {"s": "str:£😀", "e": "str:é😀"}
+
+
+def test_scalar_events(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: any JSON document, not only objects.
+    copy_handlers(tmp_task_root)
+    proc, results = run_invokes(host_bin, rapi, tmp_task_root, "probe.echo",
+                                [b'"text"', b"42", b"null", b" [ ] "])
+    assert [r.json() for r in results] == [{"type": "str", "value": "text"},
+                                           {"type": "int", "value": 42},
+                                           {"type": "NoneType", "value": None},
+                                           {"type": "list", "value": []}]
+
+
+@pytest.mark.parametrize("ctype", [
+    "text/plain", "application/json; charset=utf-8", "application/octet-stream",
+    "Application/JSON", "application/x-amz-json-1.1",
+])
+def test_other_content_types_give_raw_bytes(host_bin, rapi, tmp_task_root, ctype):
+    # awslambdaric.md §3.4: any content type other than exactly application/json -> bytes.
+    assert decoded(host_bin, rapi, tmp_task_root, b'{"a": 1}', content_type=ctype) \
+        == "bytes:" + b'{"a": 1}'.hex()
+
+
+def test_raw_bytes_binary(host_bin, rapi, tmp_task_root):
+    # awslambdaric.md §3.4: raw body, byte for byte.
+    body = bytes(range(256))
+    assert decoded(host_bin, rapi, tmp_task_root, body, content_type="image/png") \
+        == "bytes:" + body.hex()
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"not json", "Expecting value: line 1 column 1 (char 0)"),
+    (b"", "Expecting value: line 1 column 1 (char 0)"),
+    (b'{"a": }', "Expecting value: line 1 column 7 (char 6)"),
+    (b"[1,", "Expecting value: line 1 column 4 (char 3)"),
+    (b'{"a": 1} x', "Extra data: line 1 column 10 - line 1 column 11 (char 9 - 10)"),
+    (b"\xff", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+])
+def test_malformed_json_is_unmarshal_error(host_bin, rapi, tmp_task_root, body, message):
+    # awslambdaric.md §3.4 (simplejson messages) / §5.1-5.2: Runtime.UnmarshalError,
+    # "Unable to unmarshal input: <decoder message>", stackTrace [], the handler is not called,
+    # X-Ray cause type LambdaValidationError, no error-type header; the loop goes on.
+    write(tmp_task_root, "app.py", """
+        def handler(event, context):
+            print("HANDLER-CALLED")
+            return "ok"
+    """)
+    proc, (err, ok) = run_invokes(host_bin, rapi, tmp_task_root, "app.handler",
+                                  [Ev(body, request_id="rid-bad"), Ev({})])
+    assert err.kind == "error"
+    assert err.body == dumps({"errorMessage": "Unable to unmarshal input: " + message,
+                              "errorType": "Runtime.UnmarshalError", "requestId": "rid-bad",
+                              "stackTrace": []})
+    assert "lambda-runtime-function-error-type" not in err.headers
+    cause = json.loads(err.headers["lambda-runtime-function-xray-error-cause"])
+    assert cause == {"working_directory": str(tmp_task_root),
+                     "exceptions": [{"message": "Unable to unmarshal input: " + message,
+                                     "type": "LambdaValidationError", "stack": []}],
+                     "paths": []}
+    assert ok.kind == "response" and ok.body == b'"ok"'
+    assert proc.stdout_text().count("HANDLER-CALLED") == 1
+
+
+def test_chunked_event_decoded(host_bin, rapi, tmp_task_root):
+    # runtime-api.md §1 item 1: the event may come chunked (the RIE chunks anything over a
+    # couple of KB).
+    copy_handlers(tmp_task_root)
+    event = {"data": ["x" * 100 + str(i) for i in range(200)]}
+    proc, res = invoke_one(host_bin, rapi, tmp_task_root, "probe.ret", event, chunked=True)
+    assert res.json() == event
+
+
+def test_large_event_5mb(host_bin, rapi, tmp_task_root):
+    # runtime-api.md §4: events up to 6 MB.
+    write(tmp_task_root, "app.py", """
+        def handler(event, context):
+            return [len(event["blob"]), event["blob"][:3], event["tail"]]
+    """)
+    event = {"blob": "abc" * (5 * 1024 * 1024 // 3), "tail": 7}
+    proc, res = invoke_one(host_bin, rapi, tmp_task_root, "app.handler", event,
+                           timeout=30)
+    assert res.json() == [len(event["blob"]), "abc", 7]
+
+
+def test_large_chunked_event(host_bin, rapi, tmp_task_root):
+    # runtime-api.md §1 item 1: a 6 MB event arrived chunked from the RIE.
+    write(tmp_task_root, "app.py", """
+        import hashlib
+        def handler(event, context):
+            return hashlib.sha256(event).hexdigest()
+    """)
+    import hashlib
+    body = bytes(range(256)) * (6 * 1024 * 1024 // 256)
+    proc, res = invoke_one(host_bin, rapi, tmp_task_root, "app.handler", body,
+                           content_type="application/octet-stream", chunked=True, timeout=30)
+    assert res.json() == hashlib.sha256(body).hexdigest()
