@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "crash.h"
 #include "marshal.h"
 
@@ -15,12 +16,19 @@ int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
         return -1;
     Py_INCREF(handler);
     iv->handler = handler;
-    return 0;
+    iv->globals = PyModule_GetDict(rt->module); /* borrowed: rt->module owns it */
+    iv->request_id_key = PyUnicode_InternFromString("_request_id");
+    iv->tenant_id_key = PyUnicode_InternFromString("_tenant_id");
+    iv->trace_key = PyBytes_FromString("_X_AMZN_TRACE_ID");
+    return iv->request_id_key && iv->tenant_id_key && iv->trace_key ? 0 : -1;
 }
 
 void invoker_clear(invoker *iv)
 {
     Py_CLEAR(iv->handler);
+    Py_CLEAR(iv->request_id_key);
+    Py_CLEAR(iv->tenant_id_key);
+    Py_CLEAR(iv->trace_key);
     event_decoder_clear(&iv->decoder);
     buf_free(&iv->payload);
 }
@@ -131,7 +139,8 @@ static PyObject *str_or_none(const char *s)
     return PyUnicode_FromString(s);
 }
 
-static PyObject *make_context(invoker *iv, const invoke_request *req)
+/* The Python half's start_invoke: parses client context / Cognito identity headers. */
+static PyObject *make_context_slow(invoker *iv, const invoke_request *req)
 {
     PyObject *args[7] = {
         PyUnicode_FromString(req->request_id), PyLong_FromLongLong(req->deadline_ms),
@@ -147,6 +156,46 @@ static PyObject *make_context(invoker *iv, const invoke_request *req)
         ctx = PyObject_Vectorcall(iv->rt->start_invoke, args, 7, NULL);
     for (int i = 0; i < 7; i++)
         Py_XDECREF(args[i]);
+    return ctx;
+}
+
+/* os.environ["_X_AMZN_TRACE_ID"] = trace, or its removal: the C environment and the
+ * dict os.environ wraps, as os.environ's own __setitem__/__delitem__ update both. */
+static int set_trace_env(invoker *iv, const char *trace)
+{
+    PyObject *key = iv->trace_key;
+    if (!trace) {
+        if (!PyDict_Contains(iv->rt->environ_data, key))
+            return 0;
+        unsetenv("_X_AMZN_TRACE_ID");
+        return PyDict_DelItem(iv->rt->environ_data, key);
+    }
+    PyObject *value = PyBytes_FromString(trace);
+    if (!value)
+        return -1;
+    setenv("_X_AMZN_TRACE_ID", trace, 1);
+    int rc = PyDict_SetItem(iv->rt->environ_data, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* Per invocation, before the event is decoded: the request id and tenant id the log
+ * records carry, the trace id variable, and the context object. */
+static PyObject *make_context(invoker *iv, const invoke_request *req)
+{
+    if (req->client_context || req->cognito_identity)
+        return make_context_slow(iv, req);
+    PyObject *rid = PyUnicode_FromString(req->request_id);
+    PyObject *arn = PyUnicode_FromString(req->function_arn ? req->function_arn : "");
+    PyObject *tenant = str_or_none(req->tenant_id);
+    PyObject *ctx = NULL;
+    if (rid && arn && tenant && PyDict_SetItem(iv->globals, iv->request_id_key, rid) == 0 &&
+        PyDict_SetItem(iv->globals, iv->tenant_id_key, tenant) == 0 &&
+        set_trace_env(iv, req->trace_id) == 0)
+        ctx = context_create(rid, req->deadline_ms, arn, tenant);
+    Py_XDECREF(rid);
+    Py_XDECREF(arn);
+    Py_XDECREF(tenant);
     return ctx;
 }
 

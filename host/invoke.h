@@ -14,6 +14,8 @@ typedef struct {
     PyObject *handler;    /* owned */
     event_decoder decoder;
     buf_t payload;        /* the JSON result, reused across invocations */
+    PyObject *globals;    /* borrowed: the Python half's module dict */
+    PyObject *request_id_key, *tenant_id_key, *trace_key; /* owned */
 } invoker;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <marshal.h>
 #include <string.h>
 
+#include "context.h"
 #include "hostpy.h"
 #include "marshal.h"
 
@@ -30,7 +31,10 @@ static struct PyModuleDef host_module = {
 
 PyObject *pyrt_init_host_module(void)
 {
-    return PyModule_Create(&host_module);
+    PyObject *m = PyModule_Create(&host_module);
+    if (m && context_add_type(m) < 0)
+        Py_CLEAR(m);
+    return m;
 }
 
 static PyObject *exec_embedded(const hostpy_module *m)
@@ -69,7 +73,8 @@ int pyrt_load(pyrt_t *rt)
         resolve(rt, &rt->unmarshal_error_message, "unmarshal_error_message") < 0 ||
         resolve(rt, &rt->make_scanner, "make_scanner") < 0 ||
         resolve(rt, &rt->init_failure, "InitFailure") < 0 ||
-        resolve(rt, &rt->timeout_interrupt, "TimeoutInterrupt") < 0) {
+        resolve(rt, &rt->timeout_interrupt, "TimeoutInterrupt") < 0 ||
+        resolve(rt, &rt->environ_data, "_env_data") < 0) {
         pyrt_unload(rt);
         return -1;
     }
@@ -87,6 +92,7 @@ void pyrt_unload(pyrt_t *rt)
     Py_CLEAR(rt->make_scanner);
     Py_CLEAR(rt->init_failure);
     Py_CLEAR(rt->timeout_interrupt);
+    Py_CLEAR(rt->environ_data);
     Py_CLEAR(rt->module);
 }
 

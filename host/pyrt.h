@@ -17,6 +17,7 @@ typedef struct {
     PyObject *make_scanner;
     PyObject *init_failure;            /* exception classes */
     PyObject *timeout_interrupt;
+    PyObject *environ_data;            /* posix.environ, the dict os.environ wraps */
 } pyrt_t;
 
 /* The `_host` module's init function, registered with PyImport_AppendInittab. */

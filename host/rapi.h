@@ -30,7 +30,9 @@ typedef struct {
     buf_t body;                    /* the event of the current invocation */
     buf_t reply;                   /* the body of the last answer to a POST */
     rapi_headers hdr;
-    struct curl_slist *json_post;  /* Content-Type: application/json, Expect: */
+    struct curl_slist *next_headers; /* User-Agent */
+    struct curl_slist *json_post;  /* User-Agent, Content-Type: application/json, Expect: */
+    char *user_agent_line;         /* "User-Agent: ..." */
     long status;                   /* HTTP status of the last answer */
     char errbuf[CURL_ERROR_SIZE];
 } rapi_client;

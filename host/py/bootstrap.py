@@ -155,56 +155,40 @@ class ClientContext(object):
         )
 
 
-class LambdaContext(object):
-    def __init__(self, invoke_id, client_context, cognito_identity,
-                 epoch_deadline_time_in_ms, invoked_function_arn=None, tenant_id=None):
-        self.aws_request_id = invoke_id
-        self.log_group_name = _getenv("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = _getenv("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = _getenv("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = _getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = _getenv("AWS_LAMBDA_FUNCTION_VERSION")
-        self.invoked_function_arn = invoked_function_arn
-        self.tenant_id = tenant_id
+def _make_client_context(d):
+    cc = _from_dict(ClientContext, d)
+    cc.client = _from_dict(Client, cc.client)
+    return cc
 
-        self.client_context = _from_dict(ClientContext, client_context)
-        if self.client_context is not None:
-            self.client_context.client = _from_dict(Client, self.client_context.client)
 
-        self.identity = identity = CognitoIdentity()
-        if cognito_identity is not None:
-            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
-            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
-        else:
-            identity.cognito_identity_id = identity.cognito_identity_pool_id = None
+def _make_identity(d):
+    identity = CognitoIdentity()
+    identity.cognito_identity_id = d.get("cognitoIdentityId")
+    identity.cognito_identity_pool_id = d.get("cognitoIdentityPoolId")
+    return identity
 
-        self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
 
-    def get_remaining_time_in_millis(self):
-        delta_ms = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
-        return delta_ms if delta_ms > 0 else 0
+def _context_log(msg):
+    """context.log(msg): str(msg) as is to the runtime's log sink (the root logger's
+    handler that has one), else to sys.stdout."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        _sink.log(str(msg))
+        return None
+    for handler in logging.getLogger().handlers:
+        if hasattr(handler, "log_sink"):
+            handler.log_sink.log(str(msg))
+            return None
+    sys.stdout.write(str(msg))
+    return None
 
-    def log(self, msg):
-        logging = sys.modules.get("logging")
-        if logging is None:
-            _sink.log(str(msg))
-            return
-        for handler in logging.getLogger().handlers:
-            if hasattr(handler, "log_sink"):
-                handler.log_sink.log(str(msg))
-                return
-        sys.stdout.write(str(msg))
 
-    def __repr__(self):
-        return (
-            f"{self.__class__.__name__}([aws_request_id={self.aws_request_id}"
-            f",log_group_name={self.log_group_name},log_stream_name={self.log_stream_name}"
-            f",function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb}"
-            f",function_version={self.function_version}"
-            f",invoked_function_arn={self.invoked_function_arn}"
-            f",client_context={self.client_context},identity={self.identity}"
-            f",tenant_id={self.tenant_id}])"
-        )
+# LambdaContext(invoke_id, client_context, cognito_identity, epoch_deadline_time_in_ms,
+#               invoked_function_arn=None, tenant_id=None): the official class's signature,
+# attributes, methods and repr, implemented in C (host/context.c) for speed.
+LambdaContext = _host.LambdaContext
+_host._context_helpers(CognitoIdentity, _make_client_context, _make_identity, _context_log,
+                       _env_data)
 
 
 # ---------------------------------------------------------------------------------------
