@@ -33,6 +33,7 @@ static PyObject *env_raw[ENV_COUNT];     /* the bytes value last seen */
 static PyObject *env_text[ENV_COUNT];    /* its decoded str */
 static PyObject *attr_keys[ENV_COUNT];   /* interned attribute names */
 static PyObject *s_request_id, *s_arn, *s_tenant_id, *s_client_context, *s_identity;
+static PyObject *s_cognito_id, *s_cognito_pool_id;
 
 static int intern_names(void)
 {
@@ -50,7 +51,10 @@ static int intern_names(void)
     s_client_context = PyUnicode_InternFromString("client_context");
     s_identity = PyUnicode_InternFromString("identity");
     s_deadline = PyUnicode_InternFromString("_epoch_deadline_time_in_ms");
-    return s_request_id && s_arn && s_tenant_id && s_client_context && s_identity && s_deadline
+    s_cognito_id = PyUnicode_InternFromString("cognito_identity_id");
+    s_cognito_pool_id = PyUnicode_InternFromString("cognito_identity_pool_id");
+    return s_request_id && s_arn && s_tenant_id && s_client_context && s_identity &&
+                   s_deadline && s_cognito_id && s_cognito_pool_id
                ? 0 : -1;
 }
 
@@ -97,8 +101,8 @@ static PyObject *empty_identity(void)
     PyObject *ident = PyObject_CallNoArgs(cognito_identity_type);
     if (!ident)
         return NULL;
-    if (PyObject_SetAttrString(ident, "cognito_identity_id", Py_None) < 0 ||
-        PyObject_SetAttrString(ident, "cognito_identity_pool_id", Py_None) < 0) {
+    if (PyObject_SetAttr(ident, s_cognito_id, Py_None) < 0 ||
+        PyObject_SetAttr(ident, s_cognito_pool_id, Py_None) < 0) {
         Py_DECREF(ident);
         return NULL;
     }

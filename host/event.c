@@ -75,7 +75,12 @@ static PyObject *decode_json(event_decoder *d, PyObject *doc)
     if (PyUnicode_GET_LENGTH(doc) > 0 && PyUnicode_READ_CHAR(doc, 0) == 0xFEFF)
         start = 1;
     start = skip_ws(doc, start);
-    PyObject *pair = PyObject_CallFunction(d->scan_once, "On", doc, start);
+    PyObject *idx = PyLong_FromSsize_t(start);
+    if (!idx)
+        return NULL;
+    PyObject *args[2] = {doc, idx};
+    PyObject *pair = PyObject_Vectorcall(d->scan_once, args, 2, NULL);
+    Py_DECREF(idx);
     if (!pair) {
         if (PyErr_ExceptionMatches(PyExc_StopIteration))
             raise_expecting_value(d, doc, start);

@@ -205,7 +205,7 @@ static int url_for(rapi_client *c, const char *what)
 {
     static const char hex[] = "0123456789ABCDEF";
     buf_reset(&c->url);
-    if (buf_printf(&c->url, "%s/invocation/", c->base) < 0)
+    if (buf_append_str(&c->url, c->base) < 0 || buf_append_str(&c->url, "/invocation/") < 0)
         return -1;
     const buf_t *id = &c->hdr.request_id;
     for (size_t i = 0; i < id->len; i++) {
@@ -216,7 +216,7 @@ static int url_for(rapi_client *c, const char *what)
         if ((plain ? buf_append_char(&c->url, (char)ch) : buf_append(&c->url, esc, 3)) < 0)
             return -1;
     }
-    return buf_printf(&c->url, "/%s", what);
+    return buf_append_char(&c->url, '/') < 0 ? -1 : buf_append_str(&c->url, what);
 }
 
 static rapi_status post(rapi_client *c, const char *url, const char *data, size_t len,
