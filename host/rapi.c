@@ -111,9 +111,11 @@ int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)
     memset(c, 0, sizeof *c);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
+    c->wake_fd = -1;
     c->curl = curl_easy_init();
+    c->multi = curl_multi_init();
     buf_t b = BUF_INIT;
-    if (!c->curl || buf_printf(&b, "http://%s/2018-06-01/runtime", endpoint) < 0)
+    if (!c->curl || !c->multi || buf_printf(&b, "http://%s/2018-06-01/runtime", endpoint) < 0)
         goto fail;
     c->base = b.data;
     b = (buf_t)BUF_INIT;
@@ -158,6 +160,8 @@ void rapi_free(rapi_client *c)
 {
     if (c->curl)
         curl_easy_cleanup(c->curl);
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
     curl_slist_free_all(c->json_post);
     curl_slist_free_all(c->next_headers);
     free(c->user_agent_line);
@@ -170,11 +174,54 @@ void rapi_free(rapi_client *c)
     memset(c, 0, sizeof *c);
 }
 
+void rapi_set_wake(rapi_client *c, int fd, rapi_wake_fn wake, void *ctx)
+{
+    c->wake_fd = fd;
+    c->wake = wake;
+    c->wake_ctx = ctx;
+}
+
+/* curl_easy_perform, but the wait also watches wake_fd: a SIGTERM handler must be able
+ * to run while next is parked for hours (the python3.12+ runtime's behaviour). */
+static CURLcode perform_watching(rapi_client *c, int *interrupted)
+{
+    CURLMcode mc = curl_multi_add_handle(c->multi, c->curl);
+    if (mc != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    int running = 1;
+    while (running) {
+        if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK || !running)
+            break;
+        struct curl_waitfd extra = {c->wake_fd, CURL_WAIT_POLLIN, 0};
+        int use_fd = c->wake_fd >= 0;
+        if ((mc = curl_multi_poll(c->multi, use_fd ? &extra : NULL, use_fd ? 1 : 0, 3600000,
+                                  NULL)) != CURLM_OK)
+            break;
+        if (use_fd && (extra.revents & CURL_WAIT_POLLIN) && c->wake(c->wake_ctx) < 0) {
+            *interrupted = 1;
+            break;
+        }
+    }
+    CURLcode rc = mc == CURLM_OK ? CURLE_OK : CURLE_FAILED_INIT;
+    int left;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(c->multi, &left)))
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->curl)
+            rc = msg->data.result;
+    if (running && !*interrupted && rc == CURLE_OK)
+        rc = CURLE_RECV_ERROR;
+    curl_multi_remove_handle(c->multi, c->curl);
+    return rc;
+}
+
 static rapi_status perform(rapi_client *c)
 {
     c->errbuf[0] = '\0';
     c->status = 0;
-    CURLcode rc = curl_easy_perform(c->curl);
+    int interrupted = 0;
+    CURLcode rc = perform_watching(c, &interrupted);
+    if (interrupted)
+        return RAPI_INTERRUPTED;
     if (rc != CURLE_OK) {
         if (!c->errbuf[0])
             snprintf(c->errbuf, sizeof c->errbuf, "%s", curl_easy_strerror(rc));

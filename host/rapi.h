@@ -13,7 +13,13 @@ typedef enum {
     RAPI_HTTP_ERROR,      /* an answer with another status: see c->status, c->reply */
     RAPI_TRANSPORT_ERROR, /* no answer: refused, reset, closed mid-request; see c->errbuf */
     RAPI_NO_REQUEST_ID,   /* next answered 2xx without Lambda-Runtime-Aws-Request-Id */
+    RAPI_INTERRUPTED,     /* the wake-up callback asked to stop waiting (a signal handler raised) */
 } rapi_status;
+
+/* Called, from inside a request, when the wake-up fd becomes readable (a signal arrived
+ * while host waits for the Runtime API). Returns 0 to go on waiting, -1 to abandon the
+ * request with RAPI_INTERRUPTED. */
+typedef int (*rapi_wake_fn)(void *ctx);
 
 /* Invocation headers of the last next; an empty value counts as absent. */
 typedef struct {
@@ -24,6 +30,10 @@ typedef struct {
 
 typedef struct {
     CURL *curl;
+    CURLM *multi;                  /* drives curl so that the wait can also watch wake_fd */
+    int wake_fd;                   /* -1, or an fd whose readability means "run wake()" */
+    rapi_wake_fn wake;
+    void *wake_ctx;
     char *base;                    /* http://HOST:PORT/2018-06-01/runtime */
     char *next_url;
     buf_t url;                     /* scratch for POST URLs */
@@ -46,6 +56,9 @@ void rapi_headers_free(rapi_headers *h);
 /* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start. */
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent);
 void rapi_free(rapi_client *c);
+
+/* Every wait for the Runtime API also watches fd; when it is readable wake(ctx) runs. */
+void rapi_set_wake(rapi_client *c, int fd, rapi_wake_fn wake, void *ctx);
 
 rapi_status rapi_next(rapi_client *c);
 rapi_status rapi_post_response(rapi_client *c, const char *data, size_t len,

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "invoke.h"
 #include "rapi.h"
@@ -36,7 +38,68 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* GET next, retrying a lost connection; 0 with an invocation, or -1 (already logged). */
+/* A Python signal handler (SIGTERM for a graceful shutdown) runs while host waits for
+ * the Runtime API, as in the python3.12+ runtime: Python's C-level handler writes to its
+ * wake-up fd, the wait watches that fd, and this runs the Python handler. */
+static int run_signal_handlers(void *ctx)
+{
+    int fd = *(int *)ctx;
+    char drain[64];
+    while (read(fd, drain, sizeof drain) > 0)
+        ;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = PyErr_CheckSignals();
+    PyGILState_Release(g);
+    return rc;
+}
+
+static int wake_pipe[2] = {-1, -1};
+
+/* signal.set_wakeup_fd(fd) (the C-level PySignal_SetWakeupFd is not exported). */
+static int set_wakeup_fd(int fd)
+{
+    PyObject *mod = PyImport_ImportModule("_signal");
+    PyObject *r = mod ? PyObject_CallMethod(mod, "set_wakeup_fd", "i", fd) : NULL;
+    Py_XDECREF(mod);
+    if (!r) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static void watch_signals(rapi_client *c)
+{
+    if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return;
+    if (set_wakeup_fd(wake_pipe[1]) < 0)
+        return;
+    rapi_set_wake(c, wake_pipe[0], run_signal_handlers, &wake_pipe[0]);
+}
+
+/* A signal handler raised while host waited: the process ends as Python would end it. */
+static int exit_for_signal_handler(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    int code = 1;
+    if (value && !PyErr_GivenExceptionMatches(value, PyExc_Exception)) {
+        code = pyrt_exit_code(value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    } else {
+        PyErr_Restore(type, value, tb);
+        PyErr_Print();
+    }
+    fprintf(stderr, "host: exiting (status %d): a signal handler ended the process\n", code);
+    return code;
+}
+
+/* GET next, retrying a lost connection; 0 with an invocation, or -1 (already logged),
+ * or -2 when a signal handler raised (the exception is pending). */
 static int next_invocation(rapi_client *c)
 {
     for (int attempt = 1;; attempt++) {
@@ -47,6 +110,8 @@ static int next_invocation(rapi_client *c)
         switch (st) {
         case RAPI_OK:
             return 0;
+        case RAPI_INTERRUPTED:
+            return -2;
         case RAPI_NO_REQUEST_ID:
             log_runtime_error("Failed to find header lambda-runtime-aws-request-id in response");
             return -1;
@@ -95,6 +160,8 @@ static int after_post(rapi_client *c, rapi_status st, const char *what)
 {
     if (st == RAPI_OK)
         return 0;
+    if (st == RAPI_INTERRUPTED)
+        return -2;
     if (st == RAPI_TRANSPORT_ERROR) {
         log_runtime_error("Failed to post %s. No Response from endpoint (%s)", what, c->errbuf);
         fprintf(stderr, "host: exiting: lost the Runtime API connection while posting the %s: %s\n",
@@ -143,7 +210,10 @@ static int report_init_failure(rapi_client *c, const pyrt_init_failure *f)
 static int serve(rapi_client *c, invoker *iv)
 {
     for (;;) {
-        if (next_invocation(c) < 0)
+        int got = next_invocation(c);
+        if (got == -2)
+            return exit_for_signal_handler();
+        if (got < 0)
             return fatal("could not get the next invocation from the Runtime API");
         invoke_request req;
         invoke_result res;
@@ -158,6 +228,8 @@ static int serve(rapi_client *c, invoker *iv)
         }
         int rc = post_result(c, &res);
         invoke_result_clear(&res);
+        if (rc == -2)
+            return exit_for_signal_handler();
         if (rc < 0)
             return 1;
     }
@@ -174,6 +246,7 @@ int runtime_run(const host_options *o, pyrt_t *rt, const char *handler_name)
     rapi_client c;
     if (rapi_init(&c, endpoint, ua) < 0)
         return fatal("libcurl could not start");
+    watch_signals(&c);
 
     PyObject *handler = NULL;
     pyrt_init_failure f;
@@ -199,5 +272,10 @@ int runtime_run(const host_options *o, pyrt_t *rt, const char *handler_name)
     }
     pyrt_init_failure_clear(&f);
     rapi_free(&c);
+    if (wake_pipe[0] >= 0) {
+        set_wakeup_fd(-1);
+        close(wake_pipe[0]);
+        close(wake_pipe[1]);
+    }
     return rc;
 }
