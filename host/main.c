@@ -11,6 +11,7 @@
 #include "local.h"
 #include "pyrt.h"
 #include "runtime.h"
+#include "workers.h"
 
 static const char *handler_name(const host_options *o)
 {
@@ -62,6 +63,20 @@ int main(int argc, char **argv)
             printf("host %s (embedded Python %s)\n", HOST_VERSION, PY_VERSION);
         cli_free(&o);
         return 0;
+    }
+    if (o.mode == MODE_RUNTIME) {
+        int n = workers_requested(), is_parent = 0;
+        if (n < 0) {
+            cli_free(&o);
+            return 1;
+        }
+        if (n > 0) {
+            int rc = workers_run(n, &is_parent);
+            if (is_parent) {
+                cli_free(&o);
+                return rc;
+            }
+        }
     }
     local_session session = {.result_fd = -1};
     if (o.mode == MODE_LOCAL && local_prepare(&o, &session, started) < 0) {

@@ -10,8 +10,10 @@
 
 #include "invoke.h"
 #include "rapi.h"
+#include "workers.h"
 
-#define NEXT_ATTEMPTS 4 /* the first try and 3 retries, as aws-lambda-cpp */
+#define NEXT_ATTEMPTS 4        /* the first try and 3 retries, as aws-lambda-cpp */
+#define WORKER_NEXT_ATTEMPTS 5 /* a Managed Instances worker: 4 retries, as the official one */
 
 /* The official client's log line, on stdout, so it lands in the function's log. */
 __attribute__((format(printf, 1, 2))) static void log_runtime_error(const char *fmt, ...)
@@ -114,12 +116,18 @@ static int next_invocation(rapi_client *c)
             return -2;
         case RAPI_NO_REQUEST_ID:
             log_runtime_error("Failed to find header lambda-runtime-aws-request-id in response");
-            return -1;
+            if (!workers_is_worker() || attempt >= WORKER_NEXT_ATTEMPTS)
+                return -1;
+            sleep_ms(100L << (attempt - 1));
+            break;
         case RAPI_HTTP_ERROR:
             log_runtime_error("Failed to get next invocation. Http Response code: %ld", c->status);
-            return -1;
+            if (!workers_is_worker() || attempt >= WORKER_NEXT_ATTEMPTS)
+                return -1;
+            sleep_ms(100L << (attempt - 1));
+            break;
         case RAPI_TRANSPORT_ERROR:
-            if (attempt >= NEXT_ATTEMPTS) {
+            if (attempt >= (workers_is_worker() ? WORKER_NEXT_ATTEMPTS : NEXT_ATTEMPTS)) {
                 log_runtime_error("Failed to get next invocation. No Response from endpoint (%s)",
                                   c->errbuf);
                 return -1;
@@ -162,6 +170,16 @@ static int after_post(rapi_client *c, rapi_status st, const char *what)
         return 0;
     if (st == RAPI_INTERRUPTED)
         return -2;
+    if (workers_is_worker()) {
+        /* A Managed Instances worker logs a failed post and goes on, as the official one. */
+        if (st == RAPI_TRANSPORT_ERROR)
+            log_runtime_error("Failed to post %s. %s: This won't kill the Runtime loop", what,
+                              c->errbuf);
+        else
+            log_runtime_error("Failed to post %s. Http response code: %ld: This won't kill the "
+                              "Runtime loop", what, c->status);
+        return 0;
+    }
     if (st == RAPI_TRANSPORT_ERROR) {
         log_runtime_error("Failed to post %s. No Response from endpoint (%s)", what, c->errbuf);
         fprintf(stderr, "host: exiting: lost the Runtime API connection while posting the %s: %s\n",
@@ -200,6 +218,8 @@ static int report_init_failure(rapi_client *c, const pyrt_init_failure *f)
                                           (size_t)PyBytes_GET_SIZE(f->body));
     if (st == RAPI_TRANSPORT_ERROR)
         fprintf(stderr, "host: could not post the init error: %s\n", c->errbuf);
+    else if (st == RAPI_HTTP_ERROR && c->status == 403 && workers_is_worker())
+        ; /* another worker has reported init already */
     else if (st != RAPI_OK)
         fprintf(stderr, "host: the Runtime API answered %ld to the init error: %s\n", c->status,
                 c->reply.data ? c->reply.data : "");
