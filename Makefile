@@ -20,8 +20,9 @@ DEP_LIBS    := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lc
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing \
                $(PY_CFLAGS) $(DEP_CFLAGS) -I$(BUILD)/gen -Ihost
-# $ORIGIN/lib lets a layer carry libpython next to bootstrap (see layer/).
-LDFLAGS     += -Wl,-rpath,'$$ORIGIN/lib' -Wl,-rpath,$(PY_LIBDIR)
+# $ORIGIN/lib lets a layer carry libpython next to bootstrap (see layer/). DT_RPATH (not
+# RUNPATH) so the layer's libraries win over LD_LIBRARY_PATH's /lib64 on Lambda.
+LDFLAGS     += -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib' -Wl,-rpath,$(PY_LIBDIR)
 LDLIBS      += $(PY_LIBS) $(DEP_LIBS) -lm
 
 HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))

@@ -91,6 +91,22 @@ static int parse_memory(const char *s)
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* argv[i] is a python interpreter and argv[i + 1] the managed runtime's bootstrap.py. */
+static int is_exec_wrapper_call(int argc, char **argv, int i)
+{
+    if (i + 1 >= argc)
+        return 0;
+    const char *base = strrchr(argv[i], '/');
+    base = base ? base + 1 : argv[i];
+    return strncmp(base, "python", 6) == 0 && ends_with(argv[i + 1], "/bootstrap.py");
+}
+
 static int parse_one(int argc, char **argv, int *i, host_options *o)
 {
     const char *a = argv[*i], *v;
@@ -120,7 +136,12 @@ static int parse_one(int argc, char **argv, int *i, host_options *o)
         return usage_error("%s needs a value", a);
     else if (a[0] == '-' && a[1] != '\0')
         return usage_error("unknown option '%s'", a);
-    else if (!o->handler)
+    else if (is_exec_wrapper_call(argc, argv, *i)) {
+        /* Started as AWS_LAMBDA_EXEC_WRAPPER on a managed runtime, host is handed the
+         * managed command: "/var/lang/bin/python3.X /var/runtime/bootstrap.py". host
+         * replaces it, so both are skipped; _HANDLER names the handler. */
+        ++*i;
+    } else if (!o->handler)
         o->handler = a; /* positional HANDLER, as `bootstrap HANDLER` */
     else
         return usage_error("unexpected argument '%s'", a);

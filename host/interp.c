@@ -76,6 +76,10 @@ int interp_start(const char *argv0)
         config.site_import = 0;
         if (check(PyConfig_SetBytesString(&config, &config.home, home), &config, "home") < 0)
             return -1;
+        /* The layer keeps everything under lib/, whatever the building distribution
+         * calls it (AL2023's python3.11 says lib64). */
+        if (check(PyConfig_SetString(&config, &config.platlibdir, L"lib"), &config, "platlibdir") < 0)
+            return -1;
     }
     if (check(Py_InitializeFromConfig(&config), &config, "init") < 0)
         return -1;
