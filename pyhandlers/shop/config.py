@@ -1,0 +1,108 @@
+"""Settings, all from the environment. Read once at init by store.py.
+
+The token secret comes from STORE_TOKEN_SECRET, else from the SSM Parameter Store
+SecureString named by STORE_TOKEN_SECRET_PARAM (read once at init, as template.yaml deploys
+it). Without either, a deployed function refuses to start instead of signing tokens with a
+known key; only under `host --local` (HOST_LOCAL=1) is a built-in development secret used.
+"""
+
+import logging
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+log = logging.getLogger("store")
+
+DEFAULT_DB_PATH = "/tmp/store.sqlite3"
+DEFAULT_TOKEN_TTL = 3600
+MIN_SECRET_LENGTH = 32
+# Only ever used in local mode. Public on purpose: anything signed with it is worthless.
+LOCAL_DEV_SECRET = "host-local-development-secret-not-for-deployment"
+
+
+@dataclass(frozen=True)
+class Settings:
+    token_secret: bytes
+    token_ttl: int = DEFAULT_TOKEN_TTL
+    backend: str = "sqlite"             # "sqlite" or "dynamodb"
+    db_path: str = DEFAULT_DB_PATH
+    table: str = ""
+    dynamodb_endpoint: str = ""
+    create_table: bool = False
+    local: bool = False
+    metrics_namespace: str = "Store"
+    service: str = "store"
+
+    def __repr__(self):  # never show the secret, not even in a traceback or a debug print
+        return (f"Settings(backend={self.backend!r}, db_path={self.db_path!r}, "
+                f"table={self.table!r}, local={self.local}, token_ttl={self.token_ttl})")
+
+    __str__ = __repr__
+
+
+def _flag(value):
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _region(env):
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def secret_from_ssm(name, env, client=None):
+    """The value of the SecureString parameter `name`; ConfigError if it can't be read."""
+    try:
+        if client is None:
+            import boto3   # only on this path: boto3 stays out of a SQLite function's init
+            client = boto3.client("ssm", region_name=_region(env))
+        return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except Exception as err:   # the message names the parameter, never a value
+        raise ConfigError(f"could not read the token secret from SSM parameter {name!r} "
+                          f"(STORE_TOKEN_SECRET_PARAM): {type(err).__name__}: {err}") from None
+
+
+def load(environ=None, ssm_client=None):
+    env = os.environ if environ is None else environ
+    local = env.get("HOST_LOCAL") == "1"
+
+    secret = env.get("STORE_TOKEN_SECRET", "")
+    param = env.get("STORE_TOKEN_SECRET_PARAM", "").strip()
+    if not secret and param:
+        secret = secret_from_ssm(param, env, ssm_client)
+        if not secret:
+            raise ConfigError(f"SSM parameter {param!r} is empty")
+    if not secret:
+        if not local:
+            raise ConfigError(
+                "STORE_TOKEN_SECRET is not set: refusing to start. Set it to a random string of "
+                f"at least {MIN_SECRET_LENGTH} characters, or STORE_TOKEN_SECRET_PARAM to the name "
+                "of an SSM SecureString that holds one (a built-in development secret is only "
+                "used under `host --local`).")
+        log.warning("STORE_TOKEN_SECRET is not set: local mode, signing tokens with the built-in "
+                    "development secret; tokens it signs are not secure")
+        secret = LOCAL_DEV_SECRET
+    elif len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"STORE_TOKEN_SECRET is too short: use at least {MIN_SECRET_LENGTH} "
+                          "random characters")
+
+    ttl_text = env.get("STORE_TOKEN_TTL_SECONDS", "") or str(DEFAULT_TOKEN_TTL)
+    try:
+        ttl = int(ttl_text)
+    except ValueError:
+        ttl = 0
+    if not 1 <= ttl <= 30 * 86400:
+        raise ConfigError("STORE_TOKEN_TTL_SECONDS must be a whole number of seconds "
+                          "between 1 and 2592000")
+
+    table = env.get("STORE_TABLE", "").strip()
+    return Settings(
+        token_secret=secret.encode(),
+        token_ttl=ttl,
+        backend="dynamodb" if table else "sqlite",
+        db_path=env.get("STORE_DB_PATH", "") or DEFAULT_DB_PATH,
+        table=table,
+        dynamodb_endpoint=env.get("STORE_DYNAMODB_ENDPOINT", "").strip(),
+        create_table=_flag(env.get("STORE_CREATE_TABLE")),
+        local=local,
+        metrics_namespace=env.get("STORE_METRICS_NAMESPACE", "") or "Store",
+    )
