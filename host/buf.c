@@ -1,18 +1,26 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int buf_reserve(buf_t *b, size_t extra)
 {
+    if (extra > SIZE_MAX - b->len - 1)
+        return -1;
     size_t need = b->len + extra + 1; /* + NUL */
     if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
         cap *= 2;
+    }
     char *p = realloc(b->data, cap);
     if (!p)
         return -1;

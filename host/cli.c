@@ -116,7 +116,7 @@ static int parse_one(int argc, char **argv, int *i, host_options *o)
     else if (strcmp(a, "--version") == 0)
         o->mode = MODE_VERSION;
     else if (strcmp(a, "--runtime") == 0)
-        o->mode = MODE_RUNTIME;
+        o->runtime_flag = 1;
     else if ((v = option_value(argc, argv, i, "--local", &missing)))
         o->events[o->n_events++] = v;
     else if ((v = option_value(argc, argv, i, "--handler", &missing)))
@@ -158,20 +158,13 @@ int cli_parse(int argc, char **argv, host_options *o)
     o->events = calloc((size_t)argc + 1, sizeof *o->events);
     if (!o->events)
         return usage_error("%s", "out of memory");
-    host_mode explicit = MODE_RUNTIME;
-    int runtime_flag = 0;
     for (int i = 1; i < argc; i++) {
         if (parse_one(argc, argv, &i, o) < 0)
             return -1;
-        if (o->mode == MODE_HELP || o->mode == MODE_VERSION)
-            explicit = o->mode;
-        if (strcmp(argv[i], "--runtime") == 0)
-            runtime_flag = 1;
     }
-    if (explicit != MODE_RUNTIME) {
-        o->mode = explicit;
+    if (o->mode == MODE_HELP || o->mode == MODE_VERSION)
         return 0;
-    }
+    int runtime_flag = o->runtime_flag;
     if (o->n_events > 0 && runtime_flag)
         return usage_error("%s", "--local and --runtime cannot be combined");
     if (o->n_events > 0) {

@@ -16,6 +16,7 @@ typedef struct {
     const char *memory_size;   /* --memory-size */
     const char **events;       /* --local EVENT..., owned array of borrowed argv strings */
     int n_events;
+    int runtime_flag;          /* --runtime was given */
 } host_options;
 
 /* Parses argv; on a usage error prints it (with the fix) to stderr and returns -1. */

@@ -37,35 +37,30 @@ static Py_ssize_t skip_ws(PyObject *s, Py_ssize_t i)
     return i;
 }
 
-/* Raises ValueError with simplejson's wording of a syntax error at pos (and up to end,
- * or -1). */
-static void raise_syntax_error(event_decoder *d, PyObject *doc, Py_ssize_t pos, const char *msg,
-                               Py_ssize_t end)
+/* The scanner failed (a syntax error, or no value at all): replaces its exception by a
+ * ValueError carrying simplejson's wording of the error. Errors that are not about syntax
+ * (RecursionError on absurd nesting, MemoryError) keep their own text. */
+static void reword_syntax_error(event_decoder *d, PyObject *doc, Py_ssize_t start)
 {
-    PyObject *text = end < 0 ? PyObject_CallFunction(d->error_message, "Ons", doc, pos, msg)
-                             : PyObject_CallFunction(d->error_message, "Onsn", doc, pos, msg, end);
-    if (text) {
-        PyErr_SetObject(PyExc_ValueError, text);
-        Py_DECREF(text);
-    }
-}
-
-/* The scanner signals "no value here" with StopIteration(pos). */
-static void raise_expecting_value(event_decoder *d, PyObject *doc, Py_ssize_t fallback)
-{
+    if (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))
+        return;
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    Py_ssize_t pos = fallback;
-    PyObject *v = value ? PyObject_GetAttrString(value, "value") : NULL;
-    if (v && PyLong_Check(v))
-        pos = PyLong_AsSsize_t(v);
-    PyErr_Clear();
-    Py_XDECREF(v);
+    PyObject *fallback = value ? PyObject_Str(value) : NULL;
+    if (!fallback) {
+        PyErr_Clear();
+        fallback = PyUnicode_FromString("invalid JSON");
+    }
+    PyObject *text = fallback ? PyObject_CallFunction(d->error_message, "OnO", doc, start, fallback)
+                              : NULL;
+    if (text)
+        PyErr_SetObject(PyExc_ValueError, text);
+    Py_XDECREF(text);
+    Py_XDECREF(fallback);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
-    raise_syntax_error(d, doc, pos, "Expecting value", -1);
 }
 
 static PyObject *decode_json(event_decoder *d, PyObject *doc)
@@ -82,17 +77,16 @@ static PyObject *decode_json(event_decoder *d, PyObject *doc)
     PyObject *pair = PyObject_Vectorcall(d->scan_once, args, 2, NULL);
     Py_DECREF(idx);
     if (!pair) {
-        if (PyErr_ExceptionMatches(PyExc_StopIteration))
-            raise_expecting_value(d, doc, start);
+        reword_syntax_error(d, doc, start);
         return NULL;
     }
     PyObject *obj = NULL;
     Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
     if (end == -1 && PyErr_Occurred())
         goto done;
-    end = skip_ws(doc, end);
-    if (end != PyUnicode_GET_LENGTH(doc)) {
-        raise_syntax_error(d, doc, end, "Extra data", PyUnicode_GET_LENGTH(doc));
+    if (skip_ws(doc, end) != PyUnicode_GET_LENGTH(doc)) {
+        PyErr_SetString(PyExc_ValueError, "trailing data");
+        reword_syntax_error(d, doc, start);
         goto done;
     }
     obj = PyTuple_GET_ITEM(pair, 0);

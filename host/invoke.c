@@ -1,5 +1,6 @@
 #include "invoke.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +54,38 @@ static PyObject *take_exception(void)
     return value;
 }
 
+/* When the Python half cannot format an error, host still reports one (its own
+ * document, through jansson). */
+static void set_fallback_error(invoke_result *out, const char *request_id)
+{
+    PyErr_Print();
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:[]}", "errorMessage",
+                            "host could not format the error; see the log", "errorType",
+                            "Runtime.HostError", "requestId", request_id ? request_id : "",
+                            "stackTrace");
+    char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    PyObject *body = text ? PyBytes_FromString(text) : NULL;
+    free(text);
+    if (!body) {
+        PyErr_Clear();
+        static const char minimal[] = "{\"errorType\": \"Runtime.HostError\"}";
+        out->data = minimal;
+        out->len = sizeof minimal - 1;
+        return;
+    }
+    out->keep_data = body;
+    out->data = PyBytes_AS_STRING(body);
+    out->len = (size_t)PyBytes_GET_SIZE(body);
+}
+
 /* Fills `out` from a (body, cause) pair returned by the Python half. Steals `pair`. */
-static void set_error(invoke_result *out, PyObject *pair)
+static void set_error(invoke_result *out, PyObject *pair, const char *request_id)
 {
     out->kind = INVOKE_ERROR;
     if (!pair || !PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
         !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))) {
-        /* The error reporting itself failed: report that, never nothing. */
-        PyErr_Print();
-        static const char fallback[] =
-            "{\"errorMessage\": \"host could not format the error\", \"errorType\": "
-            "\"Runtime.HostError\", \"stackTrace\": []}";
-        out->data = fallback;
-        out->len = sizeof fallback - 1;
+        set_fallback_error(out, request_id);
         Py_XDECREF(pair);
         return;
     }
@@ -86,7 +106,7 @@ void invoke_fault(invoker *iv, const char *error_type, const char *message,
                   const char *request_id, invoke_result *out)
 {
     set_error(out, PyObject_CallFunction(iv->rt->fault_error, "sss", error_type, message,
-                                         request_id));
+                                         request_id), request_id);
 }
 
 /* A fault whose message is `prefix` + str(pending exception). */
@@ -125,7 +145,8 @@ static void handle_exception(invoker *iv, const invoke_request *req, invoke_resu
         out->kind = INVOKE_EXIT;
         out->exit_code = pyrt_exit_code(exc);
     } else {
-        set_error(out, PyObject_CallFunction(iv->rt->handler_error, "Os", exc, req->request_id));
+        set_error(out, PyObject_CallFunction(iv->rt->handler_error, "Os", exc, req->request_id),
+                  req->request_id);
     }
     Py_DECREF(exc);
 }

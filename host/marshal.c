@@ -205,25 +205,60 @@ static int encode_dict(enc_t *e, PyObject *dict)
     return rc < 0 ? -1 : PUT_LIT(e, "}");
 }
 
+/* A dict subclass (OrderedDict, ...): its items() order, which may differ from the
+ * storage order PyDict_Next walks. */
+static int encode_dict_items(enc_t *e, PyObject *dict)
+{
+    PyObject *items = PyMapping_Items(dict);
+    if (!items)
+        return -1;
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    int rc = n == 0 ? PUT_LIT(e, "{}") : path_push(e, dict);
+    if (n == 0 || rc < 0)
+        goto done;
+    rc = PUT_LIT(e, "{");
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        if (i)
+            rc = PUT_LIT(e, ", ");
+        if (rc == 0)
+            rc = encode_key(e, PyTuple_GET_ITEM(pair, 0));
+        if (rc == 0)
+            rc = PUT_LIT(e, ": ");
+        if (rc == 0)
+            rc = encode(e, PyTuple_GET_ITEM(pair, 1));
+    }
+    path_pop(e);
+    if (rc == 0)
+        rc = PUT_LIT(e, "}");
+done:
+    Py_DECREF(items);
+    return rc;
+}
+
 static int encode_sequence(enc_t *e, PyObject *seq)
 {
     PyObject *fast = PySequence_Fast(seq, "expected a sequence");
     if (!fast)
         return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     int rc = 0;
-    if (n == 0) {
+    if (PySequence_Fast_GET_SIZE(fast) == 0) {
         rc = PUT_LIT(e, "[]");
         goto done;
     }
     if ((rc = path_push(e, seq)) < 0)
         goto done;
     rc = PUT_LIT(e, "[");
-    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+    /* The size is read again each time and the item held while it is encoded: user code
+     * (an _asdict(), a Decimal's str) may change a list while it is being written. */
+    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(fast); i++) {
         if (i)
             rc = PUT_LIT(e, ", ");
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        Py_INCREF(item);
         if (rc == 0)
-            rc = encode(e, PySequence_Fast_GET_ITEM(fast, i));
+            rc = encode(e, item);
+        Py_DECREF(item);
     }
     path_pop(e);
     if (rc == 0)
@@ -304,7 +339,7 @@ static int encode_other(enc_t *e, PyObject *obj)
     if (PyTuple_Check(obj))
         return encode_sequence(e, obj);
     if (PyDict_Check(obj))
-        return encode_dict(e, obj);
+        return encode_dict_items(e, obj);
     r = is_decimal(obj);
     if (r < 0)
         return -1;

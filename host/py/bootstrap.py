@@ -574,19 +574,171 @@ def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context
     return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
 
 
-def unmarshal_error_message(doc, pos, msg, end=None):
-    """simplejson's wording of a JSON syntax error (the official runtime decodes with
-    simplejson): "Expecting value: line 1 column 1 (char 0)", and for trailing data
-    "Extra data: line 1 column 10 - line 1 column 11 (char 9 - 10)"."""
+class _SyntaxError(Exception):
+    def __init__(self, msg, pos):
+        self.msg = msg
+        self.pos = pos
+
+
+_JSON_WS = " \t\n\r"
+_HEX = "0123456789abcdefABCDEF"
+_ESCAPES = '"\\/bfnrt'
+
+
+def _skip_ws(s, i):
+    n = len(s)
+    while i < n and s[i] in _JSON_WS:
+        i += 1
+    return i
+
+
+def _check_string(s, i):
+    """i is just past the opening quote; returns the index past the closing one."""
+    begin, n = i - 1, len(s)
+    while True:
+        while i < n and s[i] != '"' and s[i] != "\\":
+            if s[i] <= "\x1f":
+                raise _SyntaxError("Invalid control character %r at", i)
+            i += 1
+        if i >= n:
+            raise _SyntaxError("Unterminated string starting at", begin)
+        if s[i] == '"':
+            return i + 1
+        i += 1  # past the backslash
+        if i >= n:
+            raise _SyntaxError("Unterminated string starting at", begin)
+        if s[i] != "u":
+            if s[i] not in _ESCAPES:
+                raise _SyntaxError("Invalid \\X escape sequence %r", i - 1)
+            i += 1
+            continue
+        digits = i + 1
+        if digits + 4 >= n or any(c not in _HEX for c in s[digits:digits + 4]):
+            raise _SyntaxError("Invalid \\uXXXX escape sequence", i)
+        i = digits + 4
+
+
+def _check_number(s, i):
+    n, start = len(s), i
+    if i < n and s[i] == "-":
+        i += 1
+    if i < n and s[i] == "0":
+        i += 1
+    elif i < n and "1" <= s[i] <= "9":
+        while i < n and "0" <= s[i] <= "9":
+            i += 1
+    else:
+        raise _SyntaxError("Expecting value", start)
+    if i + 1 < n and s[i] == "." and "0" <= s[i + 1] <= "9":
+        i += 2
+        while i < n and "0" <= s[i] <= "9":
+            i += 1
+    if i < n and s[i] in "eE":
+        j = i + 1
+        if j < n and s[j] in "+-":
+            j += 1
+        if j < n and "0" <= s[j] <= "9":
+            while j < n and "0" <= s[j] <= "9":
+                j += 1
+            i = j
+    return i
+
+
+def _check_object(s, i):
+    n = len(s)
+    i = _skip_ws(s, i)
+    parsed = trailing = False
+    if i < n and s[i] != "}":
+        while i < n:
+            trailing = False
+            if s[i] != '"':
+                raise _SyntaxError("Expecting property name enclosed in double quotes", i)
+            i = _skip_ws(s, _check_string(s, i + 1))
+            if i >= n or s[i] != ":":
+                raise _SyntaxError("Expecting ':' delimiter", i)
+            i = _skip_ws(s, _check_value(s, _skip_ws(s, i + 1)))
+            parsed = True
+            if i < n and s[i] == "}":
+                break
+            if i >= n or s[i] != ",":
+                raise _SyntaxError("Expecting ',' delimiter or '}'", i)
+            i = _skip_ws(s, i + 1)
+            trailing = True
+        if trailing:
+            raise _SyntaxError("Expecting property name enclosed in double quotes", i)
+    if i >= n or s[i] != "}":
+        raise _SyntaxError("Expecting ',' delimiter or '}'" if parsed else
+                           "Expecting property name enclosed in double quotes or '}'", i)
+    return i + 1
+
+
+def _check_array(s, i):
+    n = len(s)
+    i = _skip_ws(s, i)
+    count, trailing = 0, False
+    if i < n and s[i] != "]":
+        while i < n:
+            trailing = False
+            i = _skip_ws(s, _check_value(s, i))
+            count += 1
+            if i < n and s[i] == "]":
+                break
+            if i >= n or s[i] != ",":
+                raise _SyntaxError("Expecting ',' delimiter or ']'", i)
+            i = _skip_ws(s, i + 1)
+            trailing = True
+        if trailing:
+            raise _SyntaxError("Expecting value", i)
+    if i >= n or s[i] != "]":
+        raise _SyntaxError("Expecting ',' delimiter or ']'" if count else
+                           "Expecting value or ']'", i)
+    return i + 1
+
+
+def _check_value(s, i):
+    if i >= len(s):
+        raise _SyntaxError("Expecting value", i)
+    c = s[i]
+    if c == '"':
+        return _check_string(s, i + 1)
+    if c == "{":
+        return _check_object(s, i + 1)
+    if c == "[":
+        return _check_array(s, i + 1)
+    for word in ("null", "true", "false", "NaN", "Infinity", "-Infinity"):
+        if s.startswith(word, i):
+            return i + len(word)
+    return _check_number(s, i)
+
+
+def _errmsg(doc, msg, pos, end=None):
     def linecol(p):
         line = doc.count("\n", 0, p) + 1
         return line, (p + 1 if line == 1 else p - doc.rindex("\n", 0, p))
+    msg = msg.replace("%r", repr(doc[pos:pos + 1]))
     lineno, colno = linecol(pos)
     if end is None:
         return "%s: line %d column %d (char %d)" % (msg, lineno, colno, pos)
     endlineno, endcolno = linecol(end)
     return "%s: line %d column %d - line %d column %d (char %d - %d)" % (
         msg, lineno, colno, endlineno, endcolno, pos, end)
+
+
+def unmarshal_error_message(doc, start, fallback):
+    """The official runtime decodes events with simplejson; CPython's scanner found a
+    syntax error, and this finds it again the way simplejson reports it (wording and
+    position), e.g. "Expecting value: line 1 column 1 (char 0)", "Expecting ',' delimiter
+    or ']': ...", "Extra data: line 1 column 10 - line 1 column 11 (char 9 - 10)". Only the
+    error path runs this; `fallback` is used if the document is too deep to re-check."""
+    try:
+        end = _skip_ws(doc, _check_value(doc, start))
+        if end != len(doc):
+            return _errmsg(doc, "Extra data", end, len(doc))
+        return fallback
+    except _SyntaxError as e:
+        return _errmsg(doc, e.msg, e.pos)
+    except RecursionError:
+        return fallback
 
 
 def make_scanner():

@@ -214,7 +214,7 @@ START_TEST(oom_reserve_too_large)
 }
 END_TEST
 
-/* KNOWN BUG (host/buf.c buf_reserve): `b->len + extra + 1` wraps around for
+/* Regression (host/buf.c buf_reserve, fixed): `b->len + extra + 1` wraps around for
  * extra >= SIZE_MAX - len, so the request looks already satisfied and 0 is returned. */
 START_TEST(oom_reserve_size_max_empty)
 {
@@ -228,7 +228,7 @@ START_TEST(oom_reserve_size_max_empty)
 }
 END_TEST
 
-/* KNOWN BUG (host/buf.c buf_reserve): same wrap-around with content in the buffer. */
+/* Regression (host/buf.c buf_reserve, fixed): same wrap-around with content in the buffer. */
 START_TEST(oom_reserve_size_max_nonempty)
 {
     snapshot s;
@@ -273,7 +273,7 @@ static const char *outcome(int rc)
     return rc == 1 ? "returned 0, not -1" : rc == 2 ? "changed the buffer" : unit_child_outcome(rc);
 }
 
-/* KNOWN BUG (host/buf.c buf_reserve): the wrapped-around size makes buf_append memcpy
+/* Regression (host/buf.c buf_reserve, fixed): the wrapped-around size makes buf_append memcpy
  * SIZE_MAX bytes: a crash instead of -1. */
 START_TEST(oom_append_size_max)
 {
@@ -282,7 +282,7 @@ START_TEST(oom_append_size_max)
 }
 END_TEST
 
-/* KNOWN BUG (host/buf.c buf_reserve): for need > SIZE_MAX/2 `cap *= 2` overflows to 0 and
+/* Regression (host/buf.c buf_reserve, fixed): for need > SIZE_MAX/2 `cap *= 2` overflows to 0 and
  * `while (cap < need)` never ends: a hang instead of -1. */
 START_TEST(oom_reserve_over_half_address_space)
 {

@@ -259,7 +259,7 @@ START_TEST(local_and_runtime_conflict)
 }
 END_TEST
 
-/* KNOWN BUG (host/cli.c cli_parse): `--runtime` is detected by looking at argv[i] after
+/* Regression (host/cli.c cli_parse, fixed): `--runtime` is detected by looking at argv[i] after
  * parse_one has moved i onto an option's value, so a value that reads "--runtime" counts
  * as the flag: here the function name "--runtime" makes a local run fail with "--local and
  * --runtime cannot be combined". Set runtime_flag inside parse_one instead. */

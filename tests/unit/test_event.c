@@ -144,7 +144,7 @@ START_TEST(error_empty_body)
 }
 END_TEST
 
-/* KNOWN BUG (host/py/bootstrap.py make_scanner): while nothing has imported json.decoder,
+/* Regression (host/py/bootstrap.py make_scanner, fixed): while nothing has imported json.decoder,
  * CPython's _json scanner cannot raise its own syntax errors (it looks JSONDecodeError up
  * in sys.modules without importing it): "SystemError: <_json.Scanner object at 0x...>
  * returned NULL without setting an exception". See test_invoke.c for the posted body. */
@@ -176,7 +176,7 @@ START_TEST(error_extra_data_simplejson_wording)
 }
 END_TEST
 
-/* KNOWN BUG (host/py/bootstrap.py make_scanner, host/event.c): errors raised inside
+/* Regression (host/py/bootstrap.py make_scanner, host/event.c, fixed): errors raised inside
  * CPython's _json scanner keep stdlib's wording, "Expecting ',' delimiter"; simplejson's
  * scanner says "Expecting ',' delimiter or ']'" (and "or '}'", "Expecting property name
  * enclosed in double quotes or '}'", "Invalid control character '\x01' at"). Today this

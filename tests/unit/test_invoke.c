@@ -221,7 +221,7 @@ START_TEST(unmarshal_error)
 }
 END_TEST
 
-/* KNOWN BUG (host/py/bootstrap.py make_scanner): CPython's _json scanner raises its syntax
+/* Regression (host/py/bootstrap.py make_scanner, fixed): CPython's _json scanner raises its syntax
  * errors through json.decoder.JSONDecodeError, which it looks up in sys.modules without
  * importing it. In a process where nothing imported json (a handler that does not), every
  * such error becomes "SystemError: <_json.Scanner object at 0x...> returned NULL without

@@ -248,7 +248,7 @@ START_TEST(tuple_list_subclasses_are_arrays)
 }
 END_TEST
 
-/* KNOWN BUG (host/marshal.c encode_other -> encode_dict): a dict subclass is walked with
+/* Regression (host/marshal.c encode_other -> encode_dict, fixed): a dict subclass is walked with
  * PyDict_Next, which follows the underlying dict's storage order. OrderedDict keeps its own
  * order (move_to_end, popitem(last=False) reorder it without touching the storage), and
  * simplejson (like json) encodes non-exact dicts through .items(): {"b": 2, "a": 1} here.
@@ -422,7 +422,7 @@ START_TEST(no_reference_leaks)
 }
 END_TEST
 
-/* KNOWN BUG (host/marshal.c encode_sequence): the loop reads PySequence_Fast_GET_ITEM(fast,
+/* Regression (host/marshal.c encode_sequence, fixed): the loop reads PySequence_Fast_GET_ITEM(fast,
  * i) for i < the length taken before encoding, but an element's _asdict() (user code) may
  * shrink the list meanwhile: a read of freed memory / NULL, and a crash. simplejson (and
  * CPython's json) iterate and stop at the list's current end: "[{}]". */
