@@ -66,8 +66,10 @@ demo:
 	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/demo.sh
 
-bench: all
-	$(MAKE) -C bench PYTHON=$(PYTHON) HOST_BIN=$(abspath $(BUILD)/host) run
+# host is measured as deployed: the native layer's bootstrap with its own stdlib.
+bench: layer-native
+	$(MAKE) -C bench PYTHON=$(PYTHON) HOST_BIN=$(abspath $(BUILD)/host) \
+	    HOST_LAYER=$(abspath dist/host-layer-native.zip) run
 
 layer:
 	bash layer/build-docker.sh
