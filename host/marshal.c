@@ -72,6 +72,18 @@ static int put_utf8_string(enc_t *e, const char *s, Py_ssize_t n)
     return 0;
 }
 
+/* Writes str `s` as raw JSON text (digits already formatted by Python). Steals `s`. */
+static int put_text(enc_t *e, PyObject *s)
+{
+    if (!s)
+        return -1;
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
+    int rc = u ? put(e, u, (size_t)n) : -1;
+    Py_DECREF(s);
+    return rc;
+}
+
 static int encode_str(enc_t *e, PyObject *s)
 {
     Py_ssize_t n;
@@ -118,14 +130,7 @@ static int encode_int(enc_t *e, PyObject *obj)
         return put(e, tmp, (size_t)n);
     }
     /* int.__repr__ on the int part, so IntEnum members give their value. */
-    PyObject *s = PyLong_Type.tp_repr(obj);
-    if (!s)
-        return -1;
-    Py_ssize_t n;
-    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    int rc = u ? put(e, u, (size_t)n) : -1;
-    Py_DECREF(s);
-    return rc;
+    return put_text(e, PyLong_Type.tp_repr(obj));
 }
 
 static int path_push(enc_t *e, PyObject *container)
@@ -175,6 +180,16 @@ static int encode_key(enc_t *e, PyObject *key)
     return -1;
 }
 
+/* `, "key": value` (no comma before the first member). */
+static int encode_member(enc_t *e, PyObject *key, PyObject *value, int first)
+{
+    if (!first && PUT_LIT(e, ", ") < 0)
+        return -1;
+    if (encode_key(e, key) < 0 || PUT_LIT(e, ": ") < 0)
+        return -1;
+    return encode(e, value);
+}
+
 static int encode_dict(enc_t *e, PyObject *dict)
 {
     if (PyDict_GET_SIZE(dict) == 0)
@@ -189,15 +204,8 @@ static int encode_dict(enc_t *e, PyObject *dict)
         /* Borrowed references: hold them while user code (default hooks) may run. */
         Py_INCREF(key);
         Py_INCREF(value);
-        if (!first)
-            rc = PUT_LIT(e, ", ");
+        rc = encode_member(e, key, value, first);
         first = 0;
-        if (rc == 0)
-            rc = encode_key(e, key);
-        if (rc == 0)
-            rc = PUT_LIT(e, ": ");
-        if (rc == 0)
-            rc = encode(e, value);
         Py_DECREF(key);
         Py_DECREF(value);
     }
@@ -219,14 +227,7 @@ static int encode_dict_items(enc_t *e, PyObject *dict)
     rc = PUT_LIT(e, "{");
     for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
-        if (i)
-            rc = PUT_LIT(e, ", ");
-        if (rc == 0)
-            rc = encode_key(e, PyTuple_GET_ITEM(pair, 0));
-        if (rc == 0)
-            rc = PUT_LIT(e, ": ");
-        if (rc == 0)
-            rc = encode(e, PyTuple_GET_ITEM(pair, 1));
+        rc = encode_member(e, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1), i == 0);
     }
     path_pop(e);
     if (rc == 0)
@@ -296,14 +297,7 @@ static int encode_decimal(enc_t *e, PyObject *d)
         return -1;
     if (is_nan)
         return PUT_LIT(e, "NaN");
-    PyObject *s = PyObject_Str(d);
-    if (!s)
-        return -1;
-    Py_ssize_t n;
-    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    int rc = u ? put(e, u, (size_t)n) : -1;
-    Py_DECREF(s);
-    return rc;
+    return put_text(e, PyObject_Str(d));
 }
 
 /* Returns 1 and encodes obj._asdict() if obj has a callable _asdict, 0 if not, -1 on error. */
