@@ -29,7 +29,7 @@ HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
 HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
 HOST_PY     := $(wildcard host/py/*.py)
 
-.PHONY: all deps check unit sanitize e2e demo bench layer layer-native install clean
+.PHONY: all deps check unit demo bench layer layer-native install clean FORCE
 
 all: $(BUILD)/host
 
@@ -39,12 +39,18 @@ deps:
 $(BUILD)/host: $(HOST_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: host/%.c $(wildcard host/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: host/%.c $(wildcard host/*.h) $(BUILD)/python.stamp | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Rewritten only when PYTHON changes, so switching interpreters rebuilds everything.
+$(BUILD)/python.stamp: FORCE | $(BUILD)/obj
+	@echo '$(PYTHON) $(PY_VERSION)' | cmp -s - $@ || echo '$(PYTHON) $(PY_VERSION)' > $@
+
+FORCE:
 
 # The runtime's Python half (host/py/*.py) is compiled to bytecode by the embedded interpreter's
 # own version and linked into the binary, so bootstrap is one self-contained ELF.
-$(BUILD)/gen/hostpy.c: $(HOST_PY) scripts/embed_py.py | $(BUILD)/gen
+$(BUILD)/gen/hostpy.c: $(HOST_PY) scripts/embed_py.py $(BUILD)/python.stamp | $(BUILD)/gen
 	$(PYTHON) scripts/embed_py.py $@ $(HOST_PY)
 
 $(BUILD)/obj/hostpy.o: $(BUILD)/gen/hostpy.c | $(BUILD)/obj
