@@ -1,13 +1,12 @@
 """Registration and log-in."""
 
-import secrets
-
 from . import passwords, tokens
 from .errors import conflict, unauthorized
 from .storage import EmailTaken
 
 
 def new_user_id():
+    import secrets   # only registration needs it: not imported at init
     return "usr_" + secrets.token_hex(12)
 
 

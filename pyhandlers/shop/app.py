@@ -1,6 +1,5 @@
 """The application object: settings, storage, payments and metrics, and handle(event, context)."""
 
-import logging
 import time
 
 from . import accounts
@@ -9,8 +8,6 @@ from .http import error_response, parse_event, response
 from .metrics import Metrics
 from .payments import default_provider
 from .routes import router
-
-log = logging.getLogger("store")
 
 
 class App:
@@ -54,7 +51,9 @@ class App:
             return error_response(err)
         except Exception:
             # the traceback goes to the log (no request body, no headers: nothing secret);
-            # the client gets a 500 without internals
-            log.exception("unhandled error in request %s", request_id)
+            # the client gets a 500 without internals. logging is imported here, on the first
+            # error, not at init: a store that has nothing to log does not pay for it
+            import logging
+            logging.getLogger("store").exception("unhandled error in request %s", request_id)
             return response(500, {"error": "internal_error",
                                   "message": "internal server error", "request_id": request_id})

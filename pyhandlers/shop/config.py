@@ -6,13 +6,9 @@ it). Without either, a deployed function refuses to start instead of signing tok
 known key; only under `host --local` (HOST_LOCAL=1) is a built-in development secret used.
 """
 
-import logging
 import os
-from dataclasses import dataclass
 
 from .errors import ConfigError
-
-log = logging.getLogger("store")
 
 DEFAULT_DB_PATH = "/tmp/store.sqlite3"
 DEFAULT_TOKEN_TTL = 3600
@@ -21,18 +17,23 @@ MIN_SECRET_LENGTH = 32
 LOCAL_DEV_SECRET = "host-local-development-secret-not-for-deployment"
 
 
-@dataclass(frozen=True)
 class Settings:
-    token_secret: bytes
-    token_ttl: int = DEFAULT_TOKEN_TTL
-    backend: str = "sqlite"             # "sqlite" or "dynamodb"
-    db_path: str = DEFAULT_DB_PATH
-    table: str = ""
-    dynamodb_endpoint: str = ""
-    create_table: bool = False
-    local: bool = False
-    metrics_namespace: str = "Store"
-    service: str = "store"
+    __slots__ = ("token_secret", "token_ttl", "backend", "db_path", "table", "dynamodb_endpoint",
+                 "create_table", "local", "metrics_namespace", "service")
+
+    def __init__(self, token_secret, token_ttl=DEFAULT_TOKEN_TTL, backend="sqlite",
+                 db_path=DEFAULT_DB_PATH, table="", dynamodb_endpoint="", create_table=False,
+                 local=False, metrics_namespace="Store", service="store"):
+        self.token_secret = token_secret            # bytes
+        self.token_ttl = token_ttl                  # seconds
+        self.backend = backend                      # "sqlite" or "dynamodb"
+        self.db_path = db_path
+        self.table = table
+        self.dynamodb_endpoint = dynamodb_endpoint
+        self.create_table = create_table
+        self.local = local
+        self.metrics_namespace = metrics_namespace
+        self.service = service
 
     def __repr__(self):  # never show the secret, not even in a traceback or a debug print
         return (f"Settings(backend={self.backend!r}, db_path={self.db_path!r}, "
@@ -78,8 +79,12 @@ def load(environ=None, ssm_client=None):
                 f"at least {MIN_SECRET_LENGTH} characters, or STORE_TOKEN_SECRET_PARAM to the name "
                 "of an SSM SecureString that holds one (a built-in development secret is only "
                 "used under `host --local`).")
-        log.warning("STORE_TOKEN_SECRET is not set: local mode, signing tokens with the built-in "
-                    "development secret; tokens it signs are not secure")
+        # logging is imported only when there is something to log: it costs milliseconds,
+        # and a deployed function (which always has a secret) logs nothing at init
+        import logging
+        logging.getLogger("store").warning(
+            "STORE_TOKEN_SECRET is not set: local mode, signing tokens with the built-in "
+            "development secret; tokens it signs are not secure")
         secret = LOCAL_DEV_SECRET
     elif len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"STORE_TOKEN_SECRET is too short: use at least {MIN_SECRET_LENGTH} "

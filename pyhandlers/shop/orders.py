@@ -18,16 +18,12 @@ order, so the same Idempotency-Key can be used again once the problem is fixed.
 import base64
 import hashlib
 import json
-import logging
-import secrets
 import time
 
 from . import carts
 from .errors import ApiError, bad_request, conflict, not_found
 from .payments import PaymentError
 from .storage import CartLocked, Conflict, OutOfStock
-
-log = logging.getLogger("store")
 
 PENDING, PAID, DECLINED = "pending", "paid", "declined"
 
@@ -37,6 +33,7 @@ def _b32(raw):
 
 
 def new_order_id(now_ms):
+    import secrets   # only checkouts without an Idempotency-Key need it; not imported at init
     # time first, so ids sort roughly by creation; then 80 random bits
     return "ord_" + _b32(now_ms.to_bytes(8, "big")[2:] + secrets.token_bytes(10))[:26]
 
@@ -162,7 +159,9 @@ def checkout(app, user_id, card_token, idempotency_key, request_id=""):
         release_cart()
         abandon()
         if isinstance(err, PaymentError):
-            log.warning("payment provider unavailable for order %s: %s", order_id, err)
+            import logging   # imported on first use, not at init (see app.py)
+            logging.getLogger("store").warning("payment provider unavailable for order %s: %s",
+                                               order_id, err)
             raise ApiError(502, "payment_unavailable",
                            "the payment provider could not be reached; nothing was charged, "
                            "try again") from None

@@ -13,16 +13,25 @@ retried checkout that reaches the provider twice is charged once.
 """
 
 import hashlib
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class ChargeResult:
-    approved: bool
-    charge_id: str = ""
-    brand: str = ""
-    decline_code: str = ""
-    message: str = ""
+    """A provider's decision."""
+
+    __slots__ = ("approved", "charge_id", "brand", "decline_code", "message")
+
+    def __init__(self, approved, charge_id="", brand="", decline_code="", message=""):
+        self.approved = approved
+        self.charge_id = charge_id
+        self.brand = brand
+        self.decline_code = decline_code
+        self.message = message
+
+    def __eq__(self, other):   # equal when every field is
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.approved, self.charge_id, self.brand, self.decline_code, self.message) == \
+            (other.approved, other.charge_id, other.brand, other.decline_code, other.message)
 
 
 class PaymentProvider:

@@ -5,12 +5,17 @@ import re
 
 from .errors import bad_request
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 SKU_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 ORDER_ID_RE = re.compile(r"^ord_[a-z0-9]{26}$")
 CARD_TOKEN_RE = re.compile(r"^tok_[A-Za-z0-9_]{1,64}$")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+# An email is local@domain: the local part is one or more of these characters (the "dot-atom"
+# characters of RFC 5322), the domain two or more dot-separated labels of 1 to 63 letters,
+# digits and '-', not starting or ending with '-'.
+_LETTERS_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+EMAIL_LOCAL_CHARS = frozenset(_LETTERS_DIGITS + ".!#$%&'*+/=?^_`{|}~-")
+EMAIL_LABEL_CHARS = frozenset(_LETTERS_DIGITS + "-")
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -31,11 +36,22 @@ def body_object(body, allowed, required=()):
     return body
 
 
+def _is_email(value):
+    local, at, domain = value.partition("@")
+    if not at or not local or not EMAIL_LOCAL_CHARS.issuperset(local):
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(
+        1 <= len(label) <= 63 and EMAIL_LABEL_CHARS.issuperset(label)
+        and label[0] != "-" and label[-1] != "-"
+        for label in labels)
+
+
 def email(value):
     if not isinstance(value, str):
         raise bad_request("'email' must be a string")
     value = value.strip()
-    if not value or len(value) > 254 or not EMAIL_RE.match(value):
+    if not value or len(value) > 254 or not _is_email(value):
         raise bad_request("'email' must be a valid email address")
     # one account per address, whatever the capitals (the usual practice, though RFC 5321
     # lets the local part be case-sensitive)

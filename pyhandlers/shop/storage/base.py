@@ -17,8 +17,6 @@ Every write that could race is conditional, in both backends:
     from the user and the Idempotency-Key), and moves on only from the status it was read in.
 """
 
-from dataclasses import dataclass, field
-
 
 class StoreError(Exception):
     pass
@@ -47,11 +45,13 @@ class OutOfStock(StoreError):
         self.available = available
 
 
-@dataclass
 class Cart:
-    items: dict = field(default_factory=dict)   # sku -> quantity
-    version: int = 0                            # 0: never saved
-    checkout_order: str = ""                    # the order whose checkout holds the cart
+    __slots__ = ("items", "version", "checkout_order")
+
+    def __init__(self, items=None, version=0, checkout_order=""):
+        self.items = {} if items is None else items   # sku -> quantity
+        self.version = version                         # 0: never saved
+        self.checkout_order = checkout_order           # the order whose checkout holds the cart
 
 
 class Store:
