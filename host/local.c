@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "deadline.h"
 #include "invoke.h"
 
 #define DEFAULT_FUNCTION_NAME "host-local"
@@ -20,9 +20,7 @@
 
 double local_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return deadline_now_ms();
 }
 
 static int usage(const char *fmt, const char *a, const char *b)
@@ -359,66 +357,21 @@ static void report_timeout(int fd, const char *rid, double timeout)
 
 /* ---- the deadline ---------------------------------------------------------------------- */
 
-/* A handler past its deadline gets TimeoutInterrupt from a SIGALRM handler (this also
- * wakes time.sleep). One that never returns to Python is stopped by this watchdog. */
+/* What the watchdog needs to report an invocation that never came back from C code. */
 typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int armed, quit;
-    double fire_at_ms;
-    char rid[64];
+    const char *rid;
     double started_ms, timeout_s;
     int result_fd;
-} watchdog_t;
+} in_flight;
 
-static void *watchdog_main(void *arg)
+static void stuck_past_deadline(void *ctx)
 {
-    watchdog_t *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (!w->quit) {
-        if (!w->armed) {
-            pthread_cond_wait(&w->wake, &w->lock);
-            continue;
-        }
-        double left = w->fire_at_ms - local_now_ms();
-        if (left > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            long long ns = (long long)ts.tv_nsec + (long long)(left * 1e6);
-            ts.tv_sec += (time_t)(ns / 1000000000LL);
-            ts.tv_nsec = (long)(ns % 1000000000LL);
-            pthread_cond_timedwait(&w->wake, &w->lock, &ts);
-            continue;
-        }
-        report_timeout(w->result_fd, w->rid, w->timeout_s);
-        report_line(w->rid, local_now_ms() - w->started_ms, -1);
-        fprintf(stderr, "host: the handler did not return to Python after its deadline; "
-                        "stopping (any remaining events are not run)\n");
-        _exit(1);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-static void watchdog_arm(watchdog_t *w, const char *rid, double started, double timeout_s)
-{
-    pthread_mutex_lock(&w->lock);
-    snprintf(w->rid, sizeof w->rid, "%s", rid);
-    w->started_ms = started;
-    w->timeout_s = timeout_s;
-    w->fire_at_ms = started + timeout_s * 1000.0 + TIMEOUT_GRACE_MS;
-    w->armed = 1;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
-}
-
-static void watchdog_disarm(watchdog_t *w, int quit)
-{
-    pthread_mutex_lock(&w->lock);
-    w->armed = 0;
-    w->quit = quit;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    const in_flight *f = ctx;
+    report_timeout(f->result_fd, f->rid, f->timeout_s);
+    report_line(f->rid, local_now_ms() - f->started_ms, -1);
+    fprintf(stderr, "host: the handler did not return to Python after its deadline; "
+                    "stopping (any remaining events are not run)\n");
+    _exit(1);
 }
 
 static void python_alarm(pyrt_t *rt, double seconds)
@@ -455,7 +408,7 @@ static const char *hint_for(const char *error_type)
     return "the module raised while being imported; see the traceback above";
 }
 
-static int run_event(local_session *s, invoker *iv, pyrt_t *rt, watchdog_t *w, size_t i,
+static int run_event(local_session *s, invoker *iv, pyrt_t *rt, deadline_t *w, size_t i,
                      double timeout_s, double init_ms)
 {
     char rid[37];
@@ -477,12 +430,13 @@ static int run_event(local_session *s, invoker *iv, pyrt_t *rt, watchdog_t *w, s
     fprintf(stderr, "START RequestId: %s Version: $LATEST\n", rid);
     fflush(stderr);
     double t0 = local_now_ms();
-    watchdog_arm(w, rid, t0, timeout_s);
+    in_flight f = {rid, t0, timeout_s, s->result_fd};
+    deadline_arm(w, t0 + timeout_s * 1000.0 + TIMEOUT_GRACE_MS, &f);
     python_alarm(rt, timeout_s);
     invoke_result res;
     invoke_run(iv, &req, &res);
     python_alarm(rt, 0);
-    watchdog_disarm(w, 0);
+    deadline_disarm(w);
     double took = local_now_ms() - t0;
     int status = 0;
     switch (res.kind) {
@@ -518,10 +472,8 @@ static int run_event(local_session *s, invoker *iv, pyrt_t *rt, watchdog_t *w, s
 
 static int run_all(local_session *s, invoker *iv, pyrt_t *rt, double timeout_s, double init_ms)
 {
-    watchdog_t w = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
-                    .result_fd = s->result_fd};
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, watchdog_main, &w) != 0) {
+    deadline_t w;
+    if (deadline_start(&w, stuck_past_deadline) < 0) {
         fprintf(stderr, "host: cannot start the timeout watchdog\n");
         return 2;
     }
@@ -536,8 +488,7 @@ static int run_all(local_session *s, invoker *iv, pyrt_t *rt, double timeout_s, 
         }
         failed |= st;
     }
-    watchdog_disarm(&w, 1);
-    pthread_join(thread, NULL);
+    deadline_stop(&w);
     return failed ? 1 : 0;
 }
 
