@@ -59,7 +59,10 @@ static int add_event(local_session *s, const char *data, size_t len, const char 
 {
     json_error_t err;
     json_t *doc = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    if (!doc) {
+    /* "\u0000" in a key and integers beyond 64 bits are valid JSON that jansson cannot
+     * represent: not errors of the event (CPython's decoder takes them). */
+    enum json_error_code code = json_error_code(&err);
+    if (!doc && code != json_error_null_byte_in_key && code != json_error_numeric_overflow) {
         char where[256];
         snprintf(where, sizeof where, "%s (line %d, column %d)", err.text, err.line, err.column);
         return usage("event '%s' is not valid JSON: %s. Lambda accepts only JSON events; fix the file.",
