@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     else if (o.mode == MODE_LOCAL)
         rc = local_run(&o, &session, &rt, handler_name(&o));
     else
-        rc = runtime_run(&o, &rt, handler_name(&o));
+        rc = runtime_run(&rt, handler_name(&o));
     fflush(stdout);
     fflush(stderr);
     /* Finalizing runs the handler's atexit hooks and flushes its files, as a Python

@@ -3,11 +3,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <fcntl.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h" /* HOST_VERSION */
 #include "invoke.h"
 #include "rapi.h"
 #include "workers.h"
@@ -34,10 +35,13 @@ static int fatal(const char *why)
     return 1;
 }
 
+/* A back-off pause; the handler's background threads run meanwhile. */
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    Py_BEGIN_ALLOW_THREADS
     nanosleep(&ts, NULL);
+    Py_END_ALLOW_THREADS
 }
 
 /* A Python signal handler (SIGTERM for a graceful shutdown) runs while host waits for
@@ -255,9 +259,8 @@ static int serve(rapi_client *c, invoker *iv)
     }
 }
 
-int runtime_run(const host_options *o, pyrt_t *rt, const char *handler_name)
+int runtime_run(pyrt_t *rt, const char *handler_name)
 {
-    (void)o;
     const char *endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
     if (!endpoint || !*endpoint)
         return fatal("AWS_LAMBDA_RUNTIME_API is not set; it names the Runtime API as HOST:PORT");

@@ -3,11 +3,10 @@
 #ifndef HOST_RUNTIME_H
 #define HOST_RUNTIME_H
 
-#include "cli.h"
 #include "pyrt.h"
 
 /* Runs until a fatal Runtime API failure or a handler's SystemExit; returns the
  * process exit status. */
-int runtime_run(const host_options *o, pyrt_t *rt, const char *handler_name);
+int runtime_run(pyrt_t *rt, const char *handler_name);
 
 #endif
