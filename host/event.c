@@ -1,5 +1,7 @@
 #include "event.h"
 
+#include "jsonparse.h"
+
 #include <string.h>
 
 int event_decoder_init(event_decoder *d, PyObject *make_scanner, PyObject *error_message)
@@ -100,6 +102,10 @@ PyObject *event_decode(event_decoder *d, const char *body, size_t len, int is_js
 {
     if (!is_json)
         return PyBytes_FromStringAndSize(body, (Py_ssize_t)len);
+    PyObject *fast = jsonparse(body, len);
+    if (fast)
+        return fast;
+    /* Not a plain valid document: CPython's scanner decodes it, or words its error. */
     PyObject *doc = PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, "strict");
     if (!doc)
         return NULL;
