@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "crash.h"
+#include "floattext.h"
 #include "marshal.h"
 
 int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
@@ -278,4 +279,5 @@ void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
     crash_set_request(req->request_id);
     run(iv, req, out);
     crash_set_request(NULL);
+    floattext_reset();
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "floattext.h"
 
 /* Keys seen in this document, so that the objects of a list share their key strs (as
  * json.loads's memo does) at the cost of a hash and a memcmp, not a dict operation. */
@@ -230,6 +231,7 @@ static PyObject *parse_number(parser *ps)
     double v = PyOS_string_to_double(text, NULL, NULL);
     if (v == -1.0 && PyErr_Occurred())
         return NULL;
+    floattext_remember(v, text, n);
     return PyFloat_FromDouble(v);
 }
 

@@ -1,5 +1,7 @@
 #include "marshal.h"
 
+#include "floattext.h"
+
 #include <string.h>
 
 /* Containers on the current path, for circular-reference detection. Depth is
@@ -109,7 +111,12 @@ static int encode_float_value(enc_t *e, double v)
         return PUT_LIT(e, "NaN");
     if (Py_IS_INFINITY(v))
         return v > 0 ? PUT_LIT(e, "Infinity") : PUT_LIT(e, "-Infinity");
-    /* float.__repr__ exactly: shortest round-trip digits, ".0" kept. */
+    /* float.__repr__ exactly: shortest round-trip digits, ".0" kept; known without the
+     * search when the value came from the event's text (see floattext.h). */
+    char known[32];
+    size_t n = floattext_format(v, known);
+    if (n)
+        return put(e, known, n);
     char *r = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (!r)
         return -1;

@@ -94,3 +94,41 @@ def test_random_documents_with_nan_round_trip_in_runtime_mode(host_bin, rapi, tm
         assert res.kind == "response"
         assert res.body == json.dumps(json.loads(doc), ensure_ascii=False).encode(
             "utf-8", "surrogatepass"), doc
+
+
+def short_decimal(r):
+    """A JSON number with 1..17 significant digits, in any of the layouts JSON allows."""
+    digits = str(r.randint(1, 10 ** r.randint(1, 17)))
+    exp = r.randint(-330, 310)
+    sign = "-" if r.random() < 0.3 else ""
+    layout = r.randint(0, 3)
+    if layout == 0:
+        return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", exp)
+    if layout == 1:
+        return "%s0.%s%s" % (sign, "0" * r.randint(0, 8), digits)
+    if layout == 2:
+        return "%s%s.%s0" % (sign, digits[:1 + r.randint(0, len(digits) - 1)] or "0",
+                             digits[1:] or "0")
+    return "%s%sE+%d" % (sign, digits, r.randint(0, 20))
+
+
+def test_float_text_kept_from_the_event_is_repr_exact(host_bin, tmp_task_root, tmp_path):
+    # host remembers the text of floats it decoded (<= 15 significant digits) and writes
+    # them back without CPython's digit search; the bytes must still be float.__repr__'s.
+    write(tmp_task_root, "echo.py", """
+        def handler(event, context):
+            return event
+    """)
+    r = random.Random(99)
+    docs = ["[" + ", ".join(short_decimal(r) for _ in range(50)) + "]" for _ in range(4000)]
+    events = tmp_path / "floats.jsonl"
+    events.write_text("\n".join(docs) + "\n")
+    proc = subprocess.run([host_bin, "--local", str(events), "--handler", "echo.handler",
+                           "--task-root", str(tmp_task_root)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.decode().split("\n")[:-1]
+    assert len(lines) == len(docs)
+    for doc, got in zip(docs, lines):
+        want = json.dumps(json.loads(doc))
+        assert got == want, (doc, got, want)
