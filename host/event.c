@@ -6,16 +6,15 @@
 
 int event_decoder_init(event_decoder *d, PyObject *make_scanner, PyObject *error_message)
 {
-    d->scan_once = PyObject_CallNoArgs(make_scanner);
-    if (!d->scan_once)
-        return -1;
-    Py_INCREF(error_message);
-    d->error_message = error_message;
+    d->scan_once = NULL;
+    d->make_scanner = Py_NewRef(make_scanner);
+    d->error_message = Py_NewRef(error_message);
     return 0;
 }
 
 void event_decoder_clear(event_decoder *d)
 {
+    Py_CLEAR(d->make_scanner);
     Py_CLEAR(d->scan_once);
     Py_CLEAR(d->error_message);
 }
@@ -67,6 +66,8 @@ static void reword_syntax_error(event_decoder *d, PyObject *doc, Py_ssize_t star
 
 static PyObject *decode_json(event_decoder *d, PyObject *doc)
 {
+    if (!d->scan_once && !(d->scan_once = PyObject_CallNoArgs(d->make_scanner)))
+        return NULL;
     /* A leading byte order mark is skipped, as simplejson does: positions count it. */
     Py_ssize_t start = 0;
     if (PyUnicode_GET_LENGTH(doc) > 0 && PyUnicode_READ_CHAR(doc, 0) == 0xFEFF)

@@ -8,11 +8,13 @@
 #include <stddef.h>
 
 typedef struct {
-    PyObject *scan_once;     /* owned: _json scanner */
+    PyObject *make_scanner;  /* owned: builds the _json scanner, on the first fallback */
+    PyObject *scan_once;     /* owned once built */
     PyObject *error_message; /* owned: (doc, pos, msg) -> str, for syntax errors */
 } event_decoder;
 
-/* Takes new references to both callables' sources from the Python half. -1 on error. */
+/* Takes references to both callables of the Python half. The _json scanner is only
+ * needed when the native parser gives up, so it is built then, not at start-up. */
 int event_decoder_init(event_decoder *d, PyObject *make_scanner, PyObject *error_message);
 void event_decoder_clear(event_decoder *d);
 

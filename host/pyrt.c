@@ -19,8 +19,26 @@ static PyObject *host_dumps(PyObject *self, PyObject *obj)
     return res;
 }
 
+static PyObject *exec_embedded(const hostpy_module *m);
+
+/* _host.load_embedded(name): runs one of host's embedded Python modules (they are loaded
+ * when first needed, not at start-up) and returns it. */
+static PyObject *host_load_embedded(PyObject *self, PyObject *name)
+{
+    (void)self;
+    const char *n = PyUnicode_AsUTF8(name);
+    if (!n)
+        return NULL;
+    for (const hostpy_module *m = hostpy_modules; m->name; m++)
+        if (strcmp(m->name, n) == 0)
+            return exec_embedded(m);
+    PyErr_Format(PyExc_ImportError, "host has no embedded module %s", n);
+    return NULL;
+}
+
 static PyMethodDef host_methods[] = {
     {"dumps", host_dumps, METH_O, "Serialize like the official runtime's marshaller."},
+    {"load_embedded", host_load_embedded, METH_O, "Run one of host's embedded modules."},
     {NULL, NULL, 0, NULL},
 };
 

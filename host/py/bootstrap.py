@@ -63,17 +63,6 @@ _sink = None          # where runtime logs go: stdout, or the telemetry fd as fr
 _json_logs = False    # AWS_LAMBDA_LOG_FORMAT=JSON
 _log_level = ""       # AWS_LAMBDA_LOG_LEVEL after the official mapping
 
-LAMBDA_WARNING = (
-    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function "
-    "code. However, in rare cases, a Lambda runtime update can cause unexpected function "
-    "behavior. For functions using managed runtimes, runtime updates can be triggered by a "
-    "function change, or can be applied automatically. To determine if the runtime has been "
-    "updated, check the runtime version in the INIT_START log entry. If this error correlates "
-    "with a change in the runtime version, you may be able to mitigate this error by "
-    "temporarily rolling back to the previous runtime version. For more information, see "
-    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
-)
-
 # Telemetry frame types: 0xA55A0000 | level_index << 2 | fmt (3 text, 2 JSON), with the
 # indexes the official frames carry: DEBUG 0xA55A000B, INFO ...0F, ..., CRITICAL ...1B.
 _FRAME_BASE = 0xA55A0000
@@ -218,115 +207,9 @@ class FramedTelemetryLogSink(object):
         self.log("\n".join(message_lines), 0xA55A0016 if _json_logs else 0xA55A0017)
 
 
-def _nbsp_indent(line):
-    stripped = line.lstrip(" ")
-    return "\u00a0" * (len(line) - len(stripped)) + stripped
-
-
-def log_error(result):
-    """The official runtime's copy of an error in the logs (text: \\r-joined lines)."""
-    if _json_logs:
-        doc = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "log_level": "ERROR"}
-        doc.update(result)
-        _sink.log_error([_host.dumps(doc).decode("utf-8")])
-        return
-    line = "[ERROR]"
-    if result["errorType"]:
-        line += " " + result["errorType"]
-    if result["errorMessage"]:
-        if result["errorType"]:
-            line += ":"
-        line += " " + result["errorMessage"]
-    lines = [line, "Traceback (most recent call last):"]
-    for element in result["stackTrace"]:
-        if element == "":
-            lines.append("")
-        else:
-            lines.extend(_nbsp_indent(x) for x in element.splitlines())
-    _sink.log_error(lines)
-
-
 # ---------------------------------------------------------------------------------------
 # The logging module, configured as the official runtime configures it. `import logging`
 # costs milliseconds, so it is done when the handler first imports logging, not at init.
-
-_RESERVED_LOG_FIELDS = frozenset((
-    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module",
-    "exc_info", "exc_text", "stack_info", "lineno", "funcName", "created", "msecs",
-    "relativeCreated", "thread", "threadName", "processName", "process", "aws_request_id",
-    "tenant_id", "_frame_type",
-))
-
-
-def _configure_logging(logging):
-    logging.Formatter.converter = time.gmtime
-
-    class LambdaLoggerFilter(logging.Filter):
-        def filter(self, record):
-            record.aws_request_id = _request_id
-            record.tenant_id = _tenant_id
-            return True
-
-    class JsonFormatter(logging.Formatter):
-        def __init__(self):
-            super().__init__(datefmt="%Y-%m-%dT%H:%M:%SZ")
-
-        def format(self, record):
-            import json
-            record.levelno = min(50, max(0, record.levelno)) // 10 * 10
-            record.levelname = logging.getLevelName(record.levelno)
-            exc = record.exc_info
-            if exc:
-                import traceback
-            result = {
-                "timestamp": self.formatTime(record, self.datefmt),
-                "level": record.levelname,
-                "message": record.getMessage(),
-                "logger": record.name,
-                "stackTrace": traceback.format_tb(exc[2]) if exc else None,
-                "errorType": exc[0].__name__ if exc else None,
-                "errorMessage": str(exc[1]) if exc else None,
-                "requestId": getattr(record, "aws_request_id", None),
-                "location": (f"{record.pathname}:{record.funcName}:{record.lineno}"
-                             if exc else None),
-            }
-            if getattr(record, "tenant_id", None) is not None:
-                result["tenantId"] = record.tenant_id
-            for key, value in record.__dict__.items():
-                if key not in _RESERVED_LOG_FIELDS and key not in result:
-                    result[key] = value
-            result = {k: v for k, v in result.items() if v is not None}
-            return json.dumps(result, ensure_ascii=False) + "\n"
-
-    class LambdaLoggerHandler(logging.Handler):
-        def __init__(self, log_sink):
-            logging.Handler.__init__(self)
-            self.log_sink = log_sink
-
-        def emit(self, record):
-            msg = self.format(record)
-            if _json_logs:
-                frame = _frame_type(record.levelno, 2)
-            elif _log_level:
-                frame = _frame_type(record.levelno, 3)
-            else:
-                frame = _TEXT_DEFAULT_FRAME
-            self.log_sink.log(msg, frame)
-
-    handler = LambdaLoggerHandler(_sink)
-    if _json_logs:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(LambdaLoggerFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if _log_level in logging._nameToLevel:
-        root.setLevel(_log_level)
-
 
 class _ConfiguringLoader(object):
     """Wraps the real loader of `logging` and configures the module once it has run."""
@@ -340,7 +223,7 @@ class _ConfiguringLoader(object):
     def exec_module(self, module):
         module.__loader__ = module.__spec__.loader = self._real
         self._real.exec_module(module)
-        _configure_logging(module)
+        _embedded("hostrt_logconfig").configure(module)
 
 
 class _LoggingImportHook(object):
@@ -357,6 +240,13 @@ class _LoggingImportHook(object):
         return None
 
 
+def _embedded(name):
+    """A module of host's Python half that is loaded when first needed (error paths,
+    logging), not at start-up."""
+    module = sys.modules.get(name)
+    return module if module is not None else _host.load_embedded(name)
+
+
 def _setup_logging():
     global _sink, _json_logs, _log_level
     fd = _getenv("_LAMBDA_TELEMETRY_LOG_FD")
@@ -366,7 +256,7 @@ def _setup_logging():
     raw = _getenv("AWS_LAMBDA_LOG_LEVEL")
     _log_level = {None: "", "TRACE": "DEBUG"}.get(raw, raw).upper()
     if "logging" in sys.modules:
-        _configure_logging(sys.modules["logging"])
+        _embedded("hostrt_logconfig").configure(sys.modules["logging"])
     else:
         sys.meta_path.insert(0, _LoggingImportHook())
 
@@ -377,84 +267,32 @@ def _import_logging():
 
 
 # ---------------------------------------------------------------------------------------
-# Error documents: the official body, its logged copy, and the X-Ray cause header.
-
-def _drop_runtime_frames(frames):
-    for i, frame in enumerate(frames):
-        if "/bootstrap.py" not in frame.filename:
-            return frames[i:]
-    return frames
-
-
-_XRAY_CAUSE_LIMIT = 64 * 1024  # what Lambda keeps of the header; more is cropped there
-
-
-def _xray_cause(error_type, message, frames):
-    """The X-Ray cause header. A deep stack (RecursionError) would make a header Lambda
-    crops to 64 KiB anyway and that HTTP servers may refuse, so host keeps the innermost
-    frames that fit (the official runtime sends up to 1 MiB)."""
-    stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
-    while True:
-        cause = _host.dumps({
-            "working_directory": posix.getcwd(),
-            "exceptions": [{"message": message[:_XRAY_CAUSE_LIMIT // 2], "type": error_type,
-                            "stack": stack}],
-            "paths": list({f["path"] for f in stack}),
-        })
-        if len(cause) < _XRAY_CAUSE_LIMIT or not stack:
-            return cause if len(cause) < _XRAY_CAUSE_LIMIT else None
-        stack = stack[len(stack) // 2:]
-
-
-def _exception_result(exc, request_id):
-    import traceback
-    frames = _drop_runtime_frames(traceback.extract_tb(exc.__traceback__))
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<exception str() failed>"
-    result = {"errorMessage": message or "", "errorType": type(exc).__name__,
-              "requestId": request_id, "stackTrace": traceback.format_list(frames)}
-    return result, frames
-
+# Errors: their documents and logged copies live in hostrt_errors (host/py/errors.py).
 
 def handler_error(exc, request_id):
     """An exception escaped the handler: log it; return (body, X-Ray cause or None)."""
-    if isinstance(exc, FaultError):
-        return fault_error(exc.error_type, exc.message, request_id)
-    result, frames = _exception_result(exc, request_id)
-    log_error(result)
-    return (_host.dumps(result),
-            _xray_cause(result["errorType"], result["errorMessage"], frames))
+    return _embedded("hostrt_errors").handler_error(exc, request_id)
 
 
 def fault_error(error_type, message, request_id):
     """A runtime fault (marshal, unmarshal, context): empty stack trace."""
-    result = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
-              "stackTrace": []}
-    log_error(result)
-    cause = _host.dumps({
-        "working_directory": posix.getcwd(),
-        "exceptions": [{"message": message, "type": "LambdaValidationError", "stack": []}],
-        "paths": [],
-    })
-    return _host.dumps(result), cause
+    return _embedded("hostrt_errors").fault_error(error_type, message, request_id)
+
+
+def unmarshal_error_message(doc, start, fallback):
+    return _embedded("hostrt_errors").unmarshal_error_message(doc, start, fallback)
+
+
+def make_scanner():
+    return _embedded("hostrt_errors").make_scanner()
+
+
+def _fault(error_type, message, stack=None):
+    return _embedded("hostrt_errors").init_fault(error_type, message, stack)
 
 
 # ---------------------------------------------------------------------------------------
 # Handler import, with the official init error types and messages.
-
-def _init_failure(result):
-    logging = _import_logging()
-    logging.warning(LAMBDA_WARNING)
-    log_error(result)
-    return InitFailure(result["errorType"], _host.dumps(result), result["errorMessage"])
-
-
-def _fault(error_type, message, stack=None):
-    return _init_failure({"errorMessage": message, "errorType": error_type,
-                          "requestId": "", "stackTrace": stack or []})
-
 
 def _import_handler(handler):
     import importlib
@@ -546,8 +384,7 @@ def load_handler(handler):
     except InitFailure:
         raise
     except Exception as e:
-        result, _ = _exception_result(e, "")
-        raise _init_failure(result) from None
+        raise _embedded("hostrt_errors").init_exception(e) from None
 
 
 def _parse_header_json(raw, what):
@@ -572,191 +409,6 @@ def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context
     cc = _parse_header_json(client_context, "Client Context") if client_context else None
     ci = _parse_header_json(cognito_identity, "Cognito Identity") if cognito_identity else None
     return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
-
-
-class _SyntaxError(Exception):
-    def __init__(self, msg, pos):
-        self.msg = msg
-        self.pos = pos
-
-
-_JSON_WS = " \t\n\r"
-_HEX = "0123456789abcdefABCDEF"
-_ESCAPES = '"\\/bfnrt'
-
-
-def _skip_ws(s, i):
-    n = len(s)
-    while i < n and s[i] in _JSON_WS:
-        i += 1
-    return i
-
-
-def _check_string(s, i):
-    """i is just past the opening quote; returns the index past the closing one."""
-    begin, n = i - 1, len(s)
-    while True:
-        while i < n and s[i] != '"' and s[i] != "\\":
-            if s[i] <= "\x1f":
-                raise _SyntaxError("Invalid control character %r at", i)
-            i += 1
-        if i >= n:
-            raise _SyntaxError("Unterminated string starting at", begin)
-        if s[i] == '"':
-            return i + 1
-        i += 1  # past the backslash
-        if i >= n:
-            raise _SyntaxError("Unterminated string starting at", begin)
-        if s[i] != "u":
-            if s[i] not in _ESCAPES:
-                raise _SyntaxError("Invalid \\X escape sequence %r", i - 1)
-            i += 1
-            continue
-        digits = i + 1
-        if digits + 4 >= n or any(c not in _HEX for c in s[digits:digits + 4]):
-            raise _SyntaxError("Invalid \\uXXXX escape sequence", i)
-        i = digits + 4
-
-
-def _check_number(s, i):
-    n, start = len(s), i
-    if i < n and s[i] == "-":
-        i += 1
-    if i < n and s[i] == "0":
-        i += 1
-    elif i < n and "1" <= s[i] <= "9":
-        while i < n and "0" <= s[i] <= "9":
-            i += 1
-    else:
-        raise _SyntaxError("Expecting value", start)
-    if i + 1 < n and s[i] == "." and "0" <= s[i + 1] <= "9":
-        i += 2
-        while i < n and "0" <= s[i] <= "9":
-            i += 1
-    if i < n and s[i] in "eE":
-        j = i + 1
-        if j < n and s[j] in "+-":
-            j += 1
-        if j < n and "0" <= s[j] <= "9":
-            while j < n and "0" <= s[j] <= "9":
-                j += 1
-            i = j
-    return i
-
-
-def _check_object(s, i):
-    n = len(s)
-    i = _skip_ws(s, i)
-    parsed = trailing = False
-    if i < n and s[i] != "}":
-        while i < n:
-            trailing = False
-            if s[i] != '"':
-                raise _SyntaxError("Expecting property name enclosed in double quotes", i)
-            i = _skip_ws(s, _check_string(s, i + 1))
-            if i >= n or s[i] != ":":
-                raise _SyntaxError("Expecting ':' delimiter", i)
-            i = _skip_ws(s, _check_value(s, _skip_ws(s, i + 1)))
-            parsed = True
-            if i < n and s[i] == "}":
-                break
-            if i >= n or s[i] != ",":
-                raise _SyntaxError("Expecting ',' delimiter or '}'", i)
-            i = _skip_ws(s, i + 1)
-            trailing = True
-        if trailing:
-            raise _SyntaxError("Expecting property name enclosed in double quotes", i)
-    if i >= n or s[i] != "}":
-        raise _SyntaxError("Expecting ',' delimiter or '}'" if parsed else
-                           "Expecting property name enclosed in double quotes or '}'", i)
-    return i + 1
-
-
-def _check_array(s, i):
-    n = len(s)
-    i = _skip_ws(s, i)
-    count, trailing = 0, False
-    if i < n and s[i] != "]":
-        while i < n:
-            trailing = False
-            i = _skip_ws(s, _check_value(s, i))
-            count += 1
-            if i < n and s[i] == "]":
-                break
-            if i >= n or s[i] != ",":
-                raise _SyntaxError("Expecting ',' delimiter or ']'", i)
-            i = _skip_ws(s, i + 1)
-            trailing = True
-        if trailing:
-            raise _SyntaxError("Expecting value", i)
-    if i >= n or s[i] != "]":
-        raise _SyntaxError("Expecting ',' delimiter or ']'" if count else
-                           "Expecting value or ']'", i)
-    return i + 1
-
-
-def _check_value(s, i):
-    if i >= len(s):
-        raise _SyntaxError("Expecting value", i)
-    c = s[i]
-    if c == '"':
-        return _check_string(s, i + 1)
-    if c == "{":
-        return _check_object(s, i + 1)
-    if c == "[":
-        return _check_array(s, i + 1)
-    for word in ("null", "true", "false", "NaN", "Infinity", "-Infinity"):
-        if s.startswith(word, i):
-            return i + len(word)
-    return _check_number(s, i)
-
-
-def _errmsg(doc, msg, pos, end=None):
-    def linecol(p):
-        line = doc.count("\n", 0, p) + 1
-        return line, (p + 1 if line == 1 else p - doc.rindex("\n", 0, p))
-    msg = msg.replace("%r", repr(doc[pos:pos + 1]))
-    lineno, colno = linecol(pos)
-    if end is None:
-        return "%s: line %d column %d (char %d)" % (msg, lineno, colno, pos)
-    endlineno, endcolno = linecol(end)
-    return "%s: line %d column %d - line %d column %d (char %d - %d)" % (
-        msg, lineno, colno, endlineno, endcolno, pos, end)
-
-
-def unmarshal_error_message(doc, start, fallback):
-    """The official runtime decodes events with simplejson; CPython's scanner found a
-    syntax error, and this finds it again the way simplejson reports it (wording and
-    position), e.g. "Expecting value: line 1 column 1 (char 0)", "Expecting ',' delimiter
-    or ']': ...", "Extra data: line 1 column 10 - line 1 column 11 (char 9 - 10)". Only the
-    error path runs this; `fallback` is used if the document is too deep to re-check."""
-    try:
-        end = _skip_ws(doc, _check_value(doc, start))
-        if end != len(doc):
-            return _errmsg(doc, "Extra data", end, len(doc))
-        return fallback
-    except _SyntaxError as e:
-        return _errmsg(doc, e.msg, e.pos)
-    except RecursionError:
-        return fallback
-
-
-def make_scanner():
-    """CPython's C JSON scanner with stdlib json.loads semantics (NaN and Infinity
-    accepted, big ints exact, last duplicate key wins)."""
-    import _json
-
-    class _Options(object):
-        strict = True
-        object_hook = None
-        object_pairs_hook = None
-        parse_float = float
-        parse_int = int
-        parse_constant = {"NaN": float("nan"), "Infinity": float("inf"),
-                          "-Infinity": float("-inf")}.__getitem__
-        memo = {}
-
-    return _json.make_scanner(_Options())
 
 
 def set_alarm(seconds):

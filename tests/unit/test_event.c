@@ -225,13 +225,21 @@ END_TEST
 
 START_TEST(decoder_init_failure_and_clear)
 {
-    event_decoder d = {NULL, NULL};
+    event_decoder d = {NULL, NULL, NULL};
     event_decoder_clear(&d); /* clearing an empty decoder is fine */
+    /* The _json scanner is built on the first document the native parser gives up on:
+     * a failing builder does not fail init, and valid documents never call it. */
     PyObject *bad = unit_py_eval("lambda: 1 / 0");
     ck_assert_ptr_nonnull(bad);
-    ck_assert_int_eq(event_decoder_init(&d, bad, unit_rt.unmarshal_error_message), -1);
+    ck_assert_int_eq(event_decoder_init(&d, bad, unit_rt.unmarshal_error_message), 0);
+    PyObject *ok = event_decode(&d, "{\"a\": [1, 2.5]}", 15, 1);
+    ck_assert_ptr_nonnull(ok);
+    Py_DECREF(ok);
+    ck_assert_ptr_null(d.scan_once);
+    ck_assert_ptr_null(event_decode(&d, "{\"a\": ", 6, 1));
     ck_assert(PyErr_ExceptionMatches(PyExc_ZeroDivisionError));
     PyErr_Clear();
+    event_decoder_clear(&d);
     Py_DECREF(bad);
     ck_assert_int_eq(event_decoder_init(&d, unit_rt.make_scanner, unit_rt.unmarshal_error_message), 0);
     event_decoder_clear(&d);
