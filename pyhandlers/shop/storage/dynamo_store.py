@@ -35,6 +35,17 @@ _deser = TypeDeserializer()
 CATALOG = "CATALOG"
 
 
+def _with_condition(kwargs, condition, names, values):
+    """Adds a write's condition expression and its attribute names/values, if any."""
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if values:
+        kwargs["ExpressionAttributeValues"] = _to_item(values)
+    return kwargs
+
+
 def _to_item(doc):
     return {k: _ser.serialize(v) for k, v in doc.items() if v is not None}
 
@@ -132,24 +143,12 @@ class DynamoStore(Store):
 
     def _put(self, pk, sk, doc, condition=None, names=None, values=None):
         kwargs = {"TableName": self.table, "Item": _to_item(dict(doc, pk=pk, sk=sk))}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = _to_item(values)
-        self.client.put_item(**kwargs)
+        self.client.put_item(**_with_condition(kwargs, condition, names, values))
 
     def _update(self, pk, sk, update, condition=None, names=None, values=None):
         kwargs = {"TableName": self.table, "Key": _to_item({"pk": pk, "sk": sk}),
                   "UpdateExpression": update}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = _to_item(values)
-        self.client.update_item(**kwargs)
+        self.client.update_item(**_with_condition(kwargs, condition, names, values))
 
     def _query(self, pk, prefix):
         kwargs = {"TableName": self.table, "ConsistentRead": True,
