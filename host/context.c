@@ -173,12 +173,6 @@ static PyObject *context_log_method(PyObject *op, PyObject *msg)
     return PyObject_CallOneArg(context_log, msg);
 }
 
-static PyObject *attr(PyObject *op, const char *name)
-{
-    PyObject *v = PyObject_GetAttrString(op, name);
-    return v;
-}
-
 static PyObject *context_repr(PyObject *op)
 {
     static const char *const names[] = {
@@ -189,7 +183,7 @@ static PyObject *context_repr(PyObject *op)
     PyObject *v[10] = {0};
     PyObject *res = NULL;
     for (int i = 0; i < 10; i++)
-        if (!(v[i] = attr(op, names[i])))
+        if (!(v[i] = PyObject_GetAttrString(op, names[i])))
             goto done;
     res = PyUnicode_FromFormat(
         "%s([aws_request_id=%S,log_group_name=%S,log_stream_name=%S,function_name=%S,"
