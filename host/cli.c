@@ -33,16 +33,21 @@ void cli_print_help(void)
         "  --function-name NAME   AWS_LAMBDA_FUNCTION_NAME and the context's function_name\n"
         "                         (default: host-local)\n"
         "  --memory-size MB       AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default: 128)\n"
+        "  --region REGION        AWS_REGION and AWS_DEFAULT_REGION (default: either variable,\n"
+        "                         else the AWS profile's region, else us-east-1)\n"
         "  Output: each result (or error) JSON on its own line on stdout; the handler's output,\n"
         "  logs and a Lambda-style REPORT line per event on stderr.\n"
-        "  Exit status: 0 all events succeeded, 1 a handler failed, 2 a usage or init error.\n"
+        "  After a timeout the next event gets a fresh init, as Lambda resets the sandbox.\n"
+        "  Exit status: 0 all events succeeded, 1 a handler failed, 2 a usage or init error,\n"
+        "  130 interrupted (Ctrl-C).\n"
         "\n"
         "  --help                 this text\n"
         "  --version              host's version and the embedded Python's\n"
         "\n"
         "Environment: AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, AWS_LAMBDA_LOG_FORMAT,\n"
-        "AWS_LAMBDA_LOG_LEVEL, _LAMBDA_TELEMETRY_LOG_FD, PYTHONPATH and the AWS_LAMBDA_FUNCTION_*\n"
-        "and AWS_LAMBDA_LOG_* variables the context object reads. See README.md.\n",
+        "AWS_LAMBDA_LOG_LEVEL, _LAMBDA_TELEMETRY_LOG_FD, PYTHONPATH, the AWS_LAMBDA_FUNCTION_* and\n"
+        "AWS_LAMBDA_LOG_* variables the context object reads, and HOST_DEBUG=1 (host's own\n"
+        "diagnostics on stderr in runtime mode). See README.md.\n",
         stdout);
 }
 
@@ -127,6 +132,8 @@ static int parse_one(int argc, char **argv, int *i, host_options *o)
         o->env_vars = v;
     else if ((v = option_value(argc, argv, i, "--timeout", &missing)))
         return parse_timeout(v, &o->timeout);
+    else if ((v = option_value(argc, argv, i, "--region", &missing)))
+        o->region = v;
     else if ((v = option_value(argc, argv, i, "--function-name", &missing)))
         o->function_name = v;
     else if ((v = option_value(argc, argv, i, "--memory-size", &missing))) {
@@ -177,6 +184,23 @@ int cli_parse(int argc, char **argv, host_options *o)
                                  "locally with 'host --local EVENT.json --handler MOD.FN', or set "
                                  "AWS_LAMBDA_RUNTIME_API=HOST:PORT to serve a Runtime API.");
     return 0;
+}
+
+const char *cli_handler(const host_options *o)
+{
+    if (o->handler)
+        return o->handler;
+    const char *h = getenv("_HANDLER");
+    if (h)
+        return h;
+    return o->mode == MODE_LOCAL ? DEFAULT_LOCAL_HANDLER : "";
+}
+
+const char *cli_task_root(const host_options *o)
+{
+    if (o->task_root)
+        return o->task_root;
+    return o->mode == MODE_RUNTIME ? getenv("LAMBDA_TASK_ROOT") : NULL;
 }
 
 void cli_free(host_options *o)

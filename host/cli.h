@@ -14,6 +14,7 @@ typedef struct {
     double timeout;            /* --timeout SECONDS (local mode) */
     const char *function_name; /* --function-name */
     const char *memory_size;   /* --memory-size */
+    const char *region;        /* --region */
     const char **events;       /* --local EVENT..., owned array of borrowed argv strings */
     int n_events;
     int runtime_flag;          /* --runtime was given */
@@ -22,6 +23,16 @@ typedef struct {
 /* Parses argv; on a usage error prints it (with the fix) to stderr and returns -1. */
 int cli_parse(int argc, char **argv, host_options *o);
 void cli_free(host_options *o);
+
+#define DEFAULT_LOCAL_HANDLER "lambda_function.lambda_handler"
+
+/* The handler to import: --handler or the positional HANDLER, else $_HANDLER, else
+ * (local mode) DEFAULT_LOCAL_HANDLER. */
+const char *cli_handler(const host_options *o);
+
+/* The task root asked for: --task-root, else (runtime mode) $LAMBDA_TASK_ROOT; NULL means
+ * the current directory. */
+const char *cli_task_root(const host_options *o);
 void cli_print_help(void);
 
 #endif

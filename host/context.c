@@ -295,14 +295,15 @@ int context_add_type(PyObject *module)
     return PyModule_AddObjectRef(module, "LambdaContext", (PyObject *)context_type);
 }
 
+/* New reference. */
 PyObject *context_create(PyObject *request_id, long long deadline_ms, PyObject *function_arn,
-                         PyObject *tenant_id)
+                         PyObject *tenant_id, PyObject *client_context, PyObject *cognito)
 {
     ContextObject *self = (ContextObject *)PyType_GenericAlloc(context_type, 0);
     if (!self)
         return NULL;
     PyObject *deadline = PyLong_FromLongLong(deadline_ms);
-    int rc = deadline ? fill(self, request_id, Py_None, Py_None, deadline, function_arn,
+    int rc = deadline ? fill(self, request_id, client_context, cognito, deadline, function_arn,
                              tenant_id) : -1;
     Py_XDECREF(deadline);
     if (rc < 0) {

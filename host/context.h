@@ -11,10 +11,10 @@
 /* Adds the type to the _host module as `LambdaContext`. -1 on error. */
 int context_add_type(PyObject *module);
 
-/* A new context for one invocation without client context or Cognito identity (the
- * common case; the others go through the Python half, which calls the type). Reads the
- * AWS_LAMBDA_* variables from os.environ now, as the official runtime does. New ref. */
+/* A new context for one invocation. client_context and cognito are the parsed header
+ * dicts, or Py_None (borrowed). Reads the AWS_LAMBDA_* variables from os.environ now, as
+ * the official runtime does. New reference. */
 PyObject *context_create(PyObject *request_id, long long deadline_ms, PyObject *function_arn,
-                         PyObject *tenant_id);
+                         PyObject *tenant_id, PyObject *client_context, PyObject *cognito);
 
 #endif

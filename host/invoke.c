@@ -1,6 +1,8 @@
+/* invoke: one invocation (context, event, handler call, result or error), and the
+ * per-invocation state it owns: the request and tenant ids log records carry and the
+ * _X_AMZN_TRACE_ID variable. */
 #include "invoke.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,27 +12,51 @@
 #include "floattext.h"
 #include "marshal.h"
 
+/* The stamps of the current invocation, read by the logging filter through
+ * _host.request_id() and _host.tenant_id(). As in the official runtime they are not
+ * cleared after an invoke (a background thread logs the last request id); before the
+ * first one they are "" and None. Strong references; NULL means not set yet. */
+static PyObject *current_request_id, *current_tenant_id;
+
+/* Borrowed. */
+PyObject *invoke_current_request_id(void)
+{
+    if (!current_request_id)
+        current_request_id = PyUnicode_FromStringAndSize("", 0); /* an immortal singleton */
+    return current_request_id ? current_request_id : Py_None;
+}
+
+/* Borrowed. */
+PyObject *invoke_current_tenant_id(void)
+{
+    return current_tenant_id ? current_tenant_id : Py_None;
+}
+
+void invoke_state_clear(void)
+{
+    Py_CLEAR(current_request_id);
+    Py_CLEAR(current_tenant_id);
+}
+
 int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
 {
     memset(iv, 0, sizeof *iv);
     iv->rt = rt;
     if (event_decoder_init(&iv->decoder, rt->make_scanner, rt->unmarshal_error_message) < 0)
         return -1;
-    Py_INCREF(handler);
-    iv->handler = handler;
-    iv->globals = PyModule_GetDict(rt->module); /* borrowed: rt->module owns it */
-    iv->request_id_key = PyUnicode_InternFromString("_request_id");
-    iv->tenant_id_key = PyUnicode_InternFromString("_tenant_id");
+    iv->handler = Py_NewRef(handler);
     iv->trace_key = PyBytes_FromString("_X_AMZN_TRACE_ID");
-    return iv->request_id_key && iv->tenant_id_key && iv->trace_key ? 0 : -1;
+    iv->client_context_what = PyUnicode_InternFromString("Client Context");
+    iv->cognito_what = PyUnicode_InternFromString("Cognito Identity");
+    return iv->trace_key && iv->client_context_what && iv->cognito_what ? 0 : -1;
 }
 
 void invoker_clear(invoker *iv)
 {
     Py_CLEAR(iv->handler);
-    Py_CLEAR(iv->request_id_key);
-    Py_CLEAR(iv->tenant_id_key);
     Py_CLEAR(iv->trace_key);
+    Py_CLEAR(iv->client_context_what);
+    Py_CLEAR(iv->cognito_what);
     event_decoder_clear(&iv->decoder);
     buf_free(&iv->payload);
 }
@@ -42,143 +68,119 @@ void invoke_result_clear(invoke_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The pending exception, normalized, with its traceback attached. New reference. */
-static PyObject *take_exception(void)
+/* out's data is the bytes `body`. Steals it. */
+static void set_body(invoke_result *out, PyObject *body)
 {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb && value)
-        PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
-}
-
-/* When the Python half cannot format an error, host still reports one (its own
- * document, through jansson). */
-static void set_fallback_error(invoke_result *out, const char *request_id)
-{
-    PyErr_Print();
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:[]}", "errorMessage",
-                            "host could not format the error; see the log", "errorType",
-                            "Runtime.HostError", "requestId", request_id ? request_id : "",
-                            "stackTrace");
-    char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    PyObject *body = text ? PyBytes_FromString(text) : NULL;
-    free(text);
-    if (!body) {
-        PyErr_Clear();
-        static const char minimal[] = "{\"errorType\": \"Runtime.HostError\"}";
-        out->data = minimal;
-        out->len = sizeof minimal - 1;
-        return;
-    }
     out->keep_data = body;
     out->data = PyBytes_AS_STRING(body);
     out->len = (size_t)PyBytes_GET_SIZE(body);
 }
 
-/* Fills `out` from a (body, cause) pair returned by the Python half. Steals `pair`. */
+/* Fills `out` from a (body, cause) pair returned by host/py/errors.py, or, when that
+ * failed, from host's own error document. Steals `pair`. */
 static void set_error(invoke_result *out, PyObject *pair, const char *request_id)
 {
     out->kind = INVOKE_ERROR;
     if (!pair || !PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
         !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))) {
-        set_fallback_error(out, request_id);
         Py_XDECREF(pair);
+        set_body(out, pyrt_host_error(request_id, "host could not format the error; see the log"));
         return;
     }
-    PyObject *body = PyTuple_GET_ITEM(pair, 0), *cause = PyTuple_GET_ITEM(pair, 1);
-    Py_INCREF(body);
-    out->keep_data = body;
-    out->data = PyBytes_AS_STRING(body);
-    out->len = (size_t)PyBytes_GET_SIZE(body);
+    set_body(out, Py_NewRef(PyTuple_GET_ITEM(pair, 0)));
+    PyObject *cause = PyTuple_GET_ITEM(pair, 1);
     if (PyBytes_Check(cause)) {
-        Py_INCREF(cause);
-        out->keep_cause = cause;
+        out->keep_cause = Py_NewRef(cause);
         out->xray_cause = PyBytes_AS_STRING(cause);
     }
     Py_DECREF(pair);
 }
 
-void invoke_fault(invoker *iv, const char *error_type, const char *message,
-                  const char *request_id, invoke_result *out)
+/* errors.NAME(a, request_id) into `out`. Steals `a`. */
+static void error_from(const char *name, PyObject *a, const char *request_id,
+                       invoke_result *out)
 {
-    set_error(out, PyObject_CallFunction(iv->rt->fault_error, "sss", error_type, message,
-                                         request_id), request_id);
+    PyObject *rid = PyUnicode_FromString(request_id);
+    PyObject *args[2] = {a, rid};
+    PyObject *pair = a && rid ? pyrt_errors_call(name, args, 2) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(rid);
+    set_error(out, pair, request_id);
+}
+
+void invoke_fault(const char *error_type, const char *message, const char *request_id,
+                  invoke_result *out)
+{
+    PyObject *type = PyUnicode_FromString(error_type);
+    PyObject *msg = PyUnicode_FromString(message);
+    PyObject *rid = PyUnicode_FromString(request_id);
+    PyObject *args[3] = {type, msg, rid};
+    PyObject *pair = type && msg && rid ? pyrt_errors_call("fault_error", args, 3) : NULL;
+    Py_XDECREF(type);
+    Py_XDECREF(msg);
+    Py_XDECREF(rid);
+    set_error(out, pair, request_id);
 }
 
 /* A fault whose message is `prefix` + str(pending exception). */
-static void fault_from_exception(invoker *iv, const char *error_type, const char *prefix,
+static void fault_from_exception(const char *error_type, const char *prefix,
                                  const char *request_id, invoke_result *out)
 {
-    PyObject *exc = take_exception();
-    char *text = pyrt_exception_text(exc);
+    PyObject *exc = pyrt_take_exception();
+    PyObject *msg = exc ? PyUnicode_FromFormat("%s%S", prefix, exc) : NULL;
     Py_XDECREF(exc);
-    buf_t msg = BUF_INIT;
-    if (buf_printf(&msg, "%s%s", prefix, text ? text : "") < 0) {
-        free(text);
-        out->kind = INVOKE_EXIT;
-        out->exit_code = 1;
-        return;
-    }
-    invoke_fault(iv, error_type, msg.data, request_id, out);
-    buf_free(&msg);
-    free(text);
+    PyObject *type = msg ? PyUnicode_FromString(error_type) : NULL;
+    PyObject *rid = type ? PyUnicode_FromString(request_id) : NULL;
+    PyObject *args[3] = {type, msg, rid};
+    PyObject *pair = rid ? pyrt_errors_call("fault_error", args, 3) : NULL;
+    Py_XDECREF(type);
+    Py_XDECREF(msg);
+    Py_XDECREF(rid);
+    set_error(out, pair, request_id);
 }
 
 /* The handler (or the context) raised: an error post, an exit, or a timeout. */
 static void handle_exception(invoker *iv, const invoke_request *req, invoke_result *out)
 {
-    PyObject *exc = take_exception();
-    if (!exc) {
-        out->kind = INVOKE_EXIT;
-        out->exit_code = 1;
+    PyObject *exc = pyrt_take_exception();
+    if (!exc) { /* a NULL result without an exception: a broken extension */
+        PyErr_SetString(PyExc_SystemError, "the handler returned NULL without an exception");
+        fault_from_exception("Runtime.HostError", "", req->request_id, out);
         return;
     }
     if (PyErr_GivenExceptionMatches(exc, iv->rt->timeout_interrupt)) {
         out->kind = INVOKE_TIMEOUT;
+        Py_DECREF(exc);
     } else if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
-        /* Only Exception is caught, as in the official runtime: SystemExit ends the
-         * process with its code and nothing is posted. */
-        out->kind = INVOKE_EXIT;
-        out->exit_code = pyrt_exit_code(exc);
+        /* Only Exception is caught, as in the official runtime: the rest ends the process
+         * as it would end a Python program, with nothing posted. */
+        out->kind = PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt) ? INVOKE_INTERRUPT
+                                                                              : INVOKE_EXIT;
+        out->exit_code = pyrt_exit_status(exc);
+        Py_DECREF(exc);
     } else {
-        set_error(out, PyObject_CallFunction(iv->rt->handler_error, "Os", exc, req->request_id),
-                  req->request_id);
+        error_from("handler_error", exc, req->request_id, out);
     }
-    Py_DECREF(exc);
 }
 
+/* A str for s, or None when s is NULL. New reference. */
 static PyObject *str_or_none(const char *s)
 {
-    if (!s) {
-        Py_INCREF(Py_None);
-        return Py_None;
-    }
-    return PyUnicode_FromString(s);
+    return s ? PyUnicode_FromString(s) : Py_NewRef(Py_None);
 }
 
-/* The Python half's start_invoke: parses client context / Cognito identity headers. */
-static PyObject *make_context_slow(invoker *iv, const invoke_request *req)
+/* A client-context or Cognito header parsed by the Python half (stdlib json, as the
+ * official runtime), or None without one (an empty header is an absent one). New
+ * reference. */
+static PyObject *header_json(invoker *iv, const char *raw, PyObject *what)
 {
-    PyObject *args[7] = {
-        PyUnicode_FromString(req->request_id), PyLong_FromLongLong(req->deadline_ms),
-        PyUnicode_FromString(req->function_arn ? req->function_arn : ""),
-        str_or_none(req->trace_id), str_or_none(req->client_context),
-        str_or_none(req->cognito_identity), str_or_none(req->tenant_id),
-    };
-    PyObject *ctx = NULL;
-    int ok = 1;
-    for (int i = 0; i < 7; i++)
-        ok = ok && args[i];
-    if (ok)
-        ctx = PyObject_Vectorcall(iv->rt->start_invoke, args, 7, NULL);
-    for (int i = 0; i < 7; i++)
-        Py_XDECREF(args[i]);
-    return ctx;
+    if (!raw || !*raw)
+        return Py_NewRef(Py_None);
+    PyObject *text = PyUnicode_FromString(raw);
+    PyObject *args[2] = {text, what};
+    PyObject *obj = text ? PyObject_Vectorcall(iv->rt->parse_header_json, args, 2, NULL) : NULL;
+    Py_XDECREF(text);
+    return obj;
 }
 
 /* os.environ["_X_AMZN_TRACE_ID"] = trace, or its removal: the C environment and the
@@ -201,23 +203,26 @@ static int set_trace_env(invoker *iv, const char *trace)
     return rc;
 }
 
-/* Per invocation, before the event is decoded: the request id and tenant id the log
- * records carry, the trace id variable, and the context object. */
-static PyObject *make_context(invoker *iv, const invoke_request *req)
+/* New reference. */
+PyObject *invoke_begin(invoker *iv, const invoke_request *req)
 {
-    if (req->client_context || req->cognito_identity)
-        return make_context_slow(iv, req);
     PyObject *rid = PyUnicode_FromString(req->request_id);
+    PyObject *tenant = rid ? str_or_none(req->tenant_id) : NULL;
+    if (!tenant) {
+        Py_XDECREF(rid);
+        return NULL;
+    }
+    Py_XSETREF(current_request_id, rid);
+    Py_XSETREF(current_tenant_id, tenant);
+    if (set_trace_env(iv, req->trace_id) < 0)
+        return NULL;
     PyObject *arn = PyUnicode_FromString(req->function_arn ? req->function_arn : "");
-    PyObject *tenant = str_or_none(req->tenant_id);
-    PyObject *ctx = NULL;
-    if (rid && arn && tenant && PyDict_SetItem(iv->globals, iv->request_id_key, rid) == 0 &&
-        PyDict_SetItem(iv->globals, iv->tenant_id_key, tenant) == 0 &&
-        set_trace_env(iv, req->trace_id) == 0)
-        ctx = context_create(rid, req->deadline_ms, arn, tenant);
-    Py_XDECREF(rid);
+    PyObject *cc = arn ? header_json(iv, req->client_context, iv->client_context_what) : NULL;
+    PyObject *cog = cc ? header_json(iv, req->cognito_identity, iv->cognito_what) : NULL;
+    PyObject *ctx = cog ? context_create(rid, req->deadline_ms, arn, tenant, cc, cog) : NULL;
     Py_XDECREF(arn);
-    Py_XDECREF(tenant);
+    Py_XDECREF(cc);
+    Py_XDECREF(cog);
     return ctx;
 }
 
@@ -226,18 +231,15 @@ static void marshal_result(invoker *iv, PyObject *result, const char *request_id
 {
     if (PyBytes_CheckExact(result)) {
         /* bytes go out raw, as the official runtime posts them. */
-        Py_INCREF(result);
-        out->keep_data = result;
-        out->data = PyBytes_AS_STRING(result);
-        out->len = (size_t)PyBytes_GET_SIZE(result);
+        set_body(out, Py_NewRef(result));
         out->content_type = "application/unknown";
         out->kind = INVOKE_RESPONSE;
         return;
     }
     buf_reset(&iv->payload);
     if (marshal_dumps(result, &iv->payload) < 0) {
-        fault_from_exception(iv, "Runtime.MarshalError", "Unable to marshal response: ",
-                             request_id, out);
+        fault_from_exception("Runtime.MarshalError", "Unable to marshal response: ", request_id,
+                             out);
         return;
     }
     out->kind = INVOKE_RESPONSE;
@@ -248,7 +250,7 @@ static void marshal_result(invoker *iv, PyObject *result, const char *request_id
 
 static void run(invoker *iv, const invoke_request *req, invoke_result *out)
 {
-    PyObject *ctx = make_context(iv, req);
+    PyObject *ctx = invoke_begin(iv, req);
     if (!ctx) {
         handle_exception(iv, req, out);
         return;
@@ -256,7 +258,7 @@ static void run(invoker *iv, const invoke_request *req, invoke_result *out)
     PyObject *event = event_decode(&iv->decoder, req->body, req->body_len,
                                    event_is_json(req->content_type));
     if (!event) {
-        fault_from_exception(iv, "Runtime.UnmarshalError", "Unable to unmarshal input: ",
+        fault_from_exception("Runtime.UnmarshalError", "Unable to unmarshal input: ",
                              req->request_id, out);
         Py_DECREF(ctx);
         return;

@@ -1,5 +1,7 @@
 /* invoke: one invocation, the same in runtime and local mode: build the context,
- * decode the event, call the handler, marshal the result or the error. */
+ * decode the event, call the handler, marshal the result or the error. It is the one
+ * owner of the per-invocation state (the request and tenant ids that log records carry,
+ * _X_AMZN_TRACE_ID, the context). */
 #ifndef HOST_INVOKE_H
 #define HOST_INVOKE_H
 
@@ -14,8 +16,8 @@ typedef struct {
     PyObject *handler;    /* owned */
     event_decoder decoder;
     buf_t payload;        /* the JSON result, reused across invocations */
-    PyObject *globals;    /* borrowed: the Python half's module dict */
-    PyObject *request_id_key, *tenant_id_key, *trace_key; /* owned */
+    PyObject *trace_key;  /* owned: b"_X_AMZN_TRACE_ID" */
+    PyObject *client_context_what, *cognito_what; /* owned: names for header errors */
 } invoker;
 
 typedef struct {
@@ -34,7 +36,9 @@ typedef struct {
 typedef enum {
     INVOKE_RESPONSE, /* post data/len with content_type */
     INVOKE_ERROR,    /* post data/len (error JSON) with xray_cause (may be NULL) */
-    INVOKE_EXIT,     /* the handler raised SystemExit/KeyboardInterrupt: exit exit_code */
+    INVOKE_EXIT,     /* a BaseException that is not an Exception escaped (SystemExit,
+                        GeneratorExit...): already printed as Python would; exit exit_code */
+    INVOKE_INTERRUPT, /* KeyboardInterrupt (Ctrl-C): likewise, exit_code is 130 */
     INVOKE_TIMEOUT,  /* the handler was interrupted by its local-mode deadline */
 } invoke_kind;
 
@@ -58,7 +62,19 @@ void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out);
 void invoke_result_clear(invoke_result *r);
 
 /* Builds the official runtime-fault error (empty stack trace) into `out`. */
-void invoke_fault(invoker *iv, const char *error_type, const char *message,
-                  const char *request_id, invoke_result *out);
+void invoke_fault(const char *error_type, const char *message, const char *request_id,
+                  invoke_result *out);
+
+/* Per invocation, before the event is decoded: the stamps log records carry, the trace id
+ * variable, and the context object (NULL with a Python error). New reference. */
+PyObject *invoke_begin(invoker *iv, const invoke_request *req);
+
+/* Releases the stamps (at shutdown). */
+void invoke_state_clear(void);
+
+/* The request id ("" before the first invocation) and tenant id (or None) of the current
+ * or last invocation. Borrowed. */
+PyObject *invoke_current_request_id(void);
+PyObject *invoke_current_tenant_id(void);
 
 #endif

@@ -1,21 +1,29 @@
 #include "local.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "awsconfig.h"
 #include "buf.h"
+#include "crash.h"
 #include "deadline.h"
+#include "diag.h"
 #include "invoke.h"
+#include "session.h"
 
 #define DEFAULT_FUNCTION_NAME "host-local"
 #define DEFAULT_MEMORY_SIZE "128"
+#define DEFAULT_REGION "us-east-1"
 #define TIMEOUT_GRACE_MS 1000.0 /* then a handler stuck in C code is stopped the hard way */
 
 double local_now_ms(void)
@@ -195,6 +203,29 @@ static int apply_env_file(const char *file, const char *function_name)
     return rc;
 }
 
+/* AWS_REGION and AWS_DEFAULT_REGION, both to one value as Lambda sets them: --region, then
+ * either variable (from the environment or --env-vars), then the active AWS profile's
+ * region, then us-east-1. */
+static void set_region(const char *flag)
+{
+    char from_profile[AWSCONFIG_REGION_MAX];
+    const char *region = flag;
+    if (!region || !*region)
+        region = getenv("AWS_REGION");
+    if (!region || !*region)
+        region = getenv("AWS_DEFAULT_REGION");
+    if ((!region || !*region) && awsconfig_profile_region(from_profile, sizeof from_profile) == 0)
+        region = from_profile;
+    if (!region || !*region)
+        region = DEFAULT_REGION;
+    char *value = strdup(region); /* setenv below may free the string region points into */
+    if (!value)
+        return;
+    setenv("AWS_REGION", value, 1);
+    setenv("AWS_DEFAULT_REGION", value, 1);
+    free(value);
+}
+
 static void set_default(const char *key, const char *value)
 {
     setenv(key, value, 0);
@@ -223,8 +254,6 @@ static int set_lambda_env(const host_options *o, const char *task_root)
         setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", o->memory_size, 1);
     set_default("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_SIZE);
     set_default("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
-    set_default("AWS_REGION", "us-east-1");
-    set_default("AWS_DEFAULT_REGION", getenv("AWS_REGION"));
     set_default("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
     char group[512], stream[128], hex[33], day[16];
     snprintf(group, sizeof group, "/aws/lambda/%s", name);
@@ -241,10 +270,14 @@ static int set_lambda_env(const host_options *o, const char *task_root)
     setenv("HOST_LOCAL", "1", 1);
     if (o->env_vars && apply_env_file(o->env_vars, name) < 0)
         return -1;
+    set_region(o->region);
     return 0;
 }
 
-int local_prepare(const host_options *o, local_session *s, double started_ms)
+/* Before Python starts: reads the events, sets the Lambda environment variables,
+ * applies --env-vars, enters the task root and sends fd 1 to stderr. On a usage error
+ * prints it and returns -1 (exit status 2). */
+static int local_prepare(const host_options *o, local_session *s, double started_ms)
 {
     memset(s, 0, sizeof *s);
     s->result_fd = -1;
@@ -252,22 +285,20 @@ int local_prepare(const host_options *o, local_session *s, double started_ms)
     if (load_events(o, s) < 0)
         return -1;
     char cwd[4096];
-    const char *root = o->task_root;
+    const char *root = cli_task_root(o);
     if (!root) {
         if (!getcwd(cwd, sizeof cwd))
             return usage("cannot read the current directory: %s%s", strerror(errno), "");
         root = cwd;
     }
-    char *abs_root = realpath(root, NULL);
-    if (!abs_root)
+    s->task_root = realpath(root, NULL);
+    if (!s->task_root)
         return usage("--task-root %s: %s. Pass the directory that holds your handler's code.", root,
                      strerror(errno));
-    int rc = set_lambda_env(o, abs_root);
-    if (rc == 0 && chdir(abs_root) < 0)
-        rc = usage("cannot enter the task root %s: %s", abs_root, strerror(errno));
-    free(abs_root);
-    if (rc < 0)
+    if (set_lambda_env(o, s->task_root) < 0)
         return -1;
+    if (chdir(s->task_root) < 0)
+        return usage("cannot enter the task root %s: %s", s->task_root, strerror(errno));
     /* Results own stdout; print() and logging go to stderr, as `sam local invoke` does. */
     fflush(stdout);
     s->result_fd = dup(1);
@@ -276,8 +307,9 @@ int local_prepare(const host_options *o, local_session *s, double started_ms)
     return 0;
 }
 
-void local_session_free(local_session *s)
+static void local_session_free(local_session *s)
 {
+    free(s->task_root);
     for (size_t i = 0; i < s->n; i++) {
         free(s->events[i].data);
         free(s->events[i].label);
@@ -334,46 +366,91 @@ static void report_line(const char *rid, double duration_ms, double init_ms)
     fflush(stderr);
 }
 
-static char *timeout_document(const char *rid, double timeout)
+/* ---- one event ------------------------------------------------------------------------ */
+
+/* How one event ended, for the sandbox's loop. */
+typedef enum {
+    EVENT_OK,
+    EVENT_FAILED,      /* an error document was printed */
+    EVENT_TIMED_OUT,   /* Lambda resets the sandbox: the next event gets a fresh init */
+    EVENT_STOPPED,     /* the handler ended the process, or Ctrl-C */
+} event_outcome;
+
+/* The sandbox: one process that inits once and runs events until one times out. */
+typedef struct {
+    local_session *s;
+    double timeout_s;
+    size_t next;          /* the next event to run */
+    int resume_fd;        /* to the parent: where to resume after a timeout */
+    double init_started_ms;
+    /* the event in flight, for the watchdog (which cannot call Python) */
+    char rid[37];
+    double started_ms;
+    PyObject *timeout_doc; /* owned: bytes */
+    int stop_status;       /* the exit status after EVENT_STOPPED */
+} sandbox;
+
+static void new_request_id(char out[37])
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "RequestId: %s Error: Task timed out after %.2f seconds", rid, timeout);
-    json_t *doc = json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", "Sandbox.Timedout");
-    char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    return text;
+    char h[33];
+    random_hex(h, 16);
+    h[12] = '4';                                  /* version 4 */
+    h[16] = "89ab"[(h[16] - '0') & 3];            /* variant 10 */
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
-static void report_timeout(int fd, const char *rid, double timeout)
+/* errors.NAME(request_id, number) from host/py/errors.py, or host's own error document.
+ * New reference (bytes). */
+static PyObject *local_document(const char *name, const char *rid, PyObject *number)
+{
+    PyObject *r = PyUnicode_FromString(rid);
+    PyObject *args[2] = {r, number};
+    PyObject *doc = r && number ? pyrt_errors_call(name, args, 2) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(number);
+    if (doc && PyBytes_Check(doc))
+        return doc;
+    Py_XDECREF(doc);
+    return pyrt_host_error(rid, "host could not format the error; see the log");
+}
+
+static void write_document(int fd, PyObject *doc)
+{
+    write_result_line(fd, PyBytes_AS_STRING(doc), (size_t)PyBytes_GET_SIZE(doc));
+}
+
+/* Lambda's own log line for a timeout, and its error document. */
+static void report_timeout(const sandbox *b)
 {
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(stderr, "%s %s Task timed out after %.2f seconds\n", stamp, rid, timeout);
-    char *doc = timeout_document(rid, timeout);
-    if (doc)
-        write_result_line(fd, doc, strlen(doc));
-    free(doc);
+    fprintf(stderr, "%s %s Task timed out after %.2f seconds\n", stamp, b->rid, b->timeout_s);
+    write_document(b->s->result_fd, b->timeout_doc);
 }
 
-/* ---- the deadline ---------------------------------------------------------------------- */
+/* The parent starts a fresh sandbox at event `next` (nothing to do after the last one). */
+static void ask_for_reset(const sandbox *b, size_t next)
+{
+    if (next >= b->s->n)
+        return;
+    char line[32];
+    int n = snprintf(line, sizeof line, "%zu\n", next);
+    write_all(b->resume_fd, line, (size_t)n);
+}
 
-/* What the watchdog needs to report an invocation that never came back from C code. */
-typedef struct {
-    const char *rid;
-    double started_ms, timeout_s;
-    int result_fd;
-} in_flight;
-
+/* On the watchdog thread: the handler never came back from C code after its deadline.
+ * Reported from what was prepared before the event (no Python here); the parent goes on
+ * with the next event in a fresh sandbox. */
 static void stuck_past_deadline(void *ctx)
 {
-    const in_flight *f = ctx;
-    report_timeout(f->result_fd, f->rid, f->timeout_s);
-    report_line(f->rid, local_now_ms() - f->started_ms, -1);
-    fprintf(stderr, "host: the handler did not return to Python after its deadline; "
-                    "stopping (any remaining events are not run)\n");
+    sandbox *b = ctx;
+    report_timeout(b);
+    report_line(b->rid, local_now_ms() - b->started_ms, -1);
+    diag("the handler did not return to Python after its deadline; the process was stopped");
+    ask_for_reset(b, b->next + 1);
     _exit(1);
 }
 
@@ -385,16 +462,85 @@ static void python_alarm(pyrt_t *rt, double seconds)
     Py_XDECREF(r);
 }
 
-/* ---- the run --------------------------------------------------------------------------- */
-
-static void new_request_id(char out[37])
+/* What the handler printed reaches the terminal before the sandbox is thrown away. */
+static void flush_python_streams(void)
 {
-    char h[33];
-    random_hex(h, 16);
-    h[12] = '4';                                  /* version 4 */
-    h[16] = "89ab"[(h[16] - '0') & 3];            /* variant 10 */
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+    static const char *const names[] = {"stdout", "stderr"};
+    for (size_t i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(names[i]); /* borrowed */
+        PyObject *r = f && f != Py_None ? PyObject_CallMethod(f, "flush", NULL) : NULL;
+        if (!r)
+            PyErr_Clear();
+        Py_XDECREF(r);
+    }
+    fflush(stdout);
+    fflush(stderr);
 }
+
+static event_outcome report_result(sandbox *b, const invoke_result *res)
+{
+    size_t left = b->s->n - b->next - 1;
+    switch (res->kind) {
+    case INVOKE_RESPONSE:
+        write_result_line(b->s->result_fd, res->data, res->len);
+        return EVENT_OK;
+    case INVOKE_ERROR:
+        write_result_line(b->s->result_fd, res->data, res->len);
+        return EVENT_FAILED;
+    case INVOKE_TIMEOUT:
+        report_timeout(b);
+        return EVENT_TIMED_OUT;
+    case INVOKE_INTERRUPT:
+        diag("interrupted; %zu remaining event(s) not run", left);
+        b->stop_status = res->exit_code;
+        return EVENT_STOPPED;
+    case INVOKE_EXIT:
+        break;
+    }
+    PyObject *doc = local_document("exit_error", b->rid, PyLong_FromLong(res->exit_code & 0xff));
+    write_document(b->s->result_fd, doc);
+    Py_DECREF(doc);
+    diag("the handler ended the process (exit status %d); %zu remaining event(s) not run",
+         res->exit_code & 0xff, left);
+    b->stop_status = 1; /* a failed invocation, whatever status the handler asked for */
+    return EVENT_STOPPED;
+}
+
+static event_outcome run_event(sandbox *b, invoker *iv, pyrt_t *rt, deadline_t *w, double init_ms)
+{
+    local_event *e = &b->s->events[b->next];
+    new_request_id(b->rid);
+    const char *name = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    char arn[512];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s", getenv("AWS_REGION"),
+             name ? name : DEFAULT_FUNCTION_NAME);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    long long deadline = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 +
+                         (long long)(b->timeout_s * 1000.0);
+    invoke_request req = {
+        .request_id = b->rid, .deadline_ms = deadline, .function_arn = arn,
+        .content_type = "application/json", .body = e->data, .body_len = e->len,
+    };
+    Py_XSETREF(b->timeout_doc, local_document("timeout_error", b->rid,
+                                              PyFloat_FromDouble(b->timeout_s)));
+    fprintf(stderr, "START RequestId: %s Version: $LATEST\n", b->rid);
+    fflush(stderr);
+    b->started_ms = local_now_ms();
+    deadline_arm(w, b->started_ms + b->timeout_s * 1000.0 + TIMEOUT_GRACE_MS, b);
+    python_alarm(rt, b->timeout_s);
+    invoke_result res;
+    invoke_run(iv, &req, &res);
+    python_alarm(rt, 0);
+    deadline_disarm(w);
+    double took = local_now_ms() - b->started_ms;
+    event_outcome out = report_result(b, &res);
+    invoke_result_clear(&res);
+    report_line(b->rid, took, init_ms);
+    return out;
+}
+
+/* ---- the sandbox's session ---------------------------------------------------------------- */
 
 static const char *hint_for(const char *error_type)
 {
@@ -411,120 +557,137 @@ static const char *hint_for(const char *error_type)
     return "the module raised while being imported; see the traceback above";
 }
 
-static int run_event(local_session *s, invoker *iv, pyrt_t *rt, deadline_t *w, size_t i,
-                     double timeout_s, double init_ms)
+static int sandbox_init_failed(void *ctx, const pyrt_init_failure *f)
 {
-    char rid[37];
-    new_request_id(rid);
-    const char *name = getenv("AWS_LAMBDA_FUNCTION_NAME");
-    const char *region = getenv("AWS_REGION");
-    char arn[512];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s", region ? region : "us-east-1",
-             name ? name : DEFAULT_FUNCTION_NAME);
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    long long deadline = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 +
-                         (long long)(timeout_s * 1000.0);
-    invoke_request req = {
-        .request_id = rid, .deadline_ms = deadline, .function_arn = arn,
-        .content_type = "application/json", .body = s->events[i].data,
-        .body_len = s->events[i].len,
-    };
-    fprintf(stderr, "START RequestId: %s Version: $LATEST\n", rid);
-    fflush(stderr);
-    double t0 = local_now_ms();
-    in_flight f = {rid, t0, timeout_s, s->result_fd};
-    deadline_arm(w, t0 + timeout_s * 1000.0 + TIMEOUT_GRACE_MS, &f);
-    python_alarm(rt, timeout_s);
-    invoke_result res;
-    invoke_run(iv, &req, &res);
-    python_alarm(rt, 0);
-    deadline_disarm(w);
-    double took = local_now_ms() - t0;
-    int status = 0;
-    switch (res.kind) {
-    case INVOKE_RESPONSE:
-        write_result_line(s->result_fd, res.data, res.len);
-        break;
-    case INVOKE_ERROR:
-        write_result_line(s->result_fd, res.data, res.len);
-        status = 1;
-        break;
-    case INVOKE_TIMEOUT:
-        report_timeout(s->result_fd, rid, timeout_s);
-        status = 1;
-        break;
-    case INVOKE_EXIT: {
-        char msg[256];
-        snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: exit status %d",
-                 rid, res.exit_code);
-        json_t *doc = json_pack("{s:s, s:s}", "errorType", "Runtime.ExitError", "errorMessage", msg);
-        char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            write_result_line(s->result_fd, text, strlen(text));
-        free(text);
-        json_decref(doc);
-        status = 2 + res.exit_code; /* marks "stop": see local_run */
-        break;
-    }
-    }
-    invoke_result_clear(&res);
-    report_line(rid, took, init_ms);
-    return status;
+    sandbox *b = ctx;
+    write_document(b->s->result_fd, f->body);
+    diag("init failed: %s: %s", f->error_type, f->message);
+    diag("fix: %s", hint_for(f->error_type));
+    return 2;
 }
 
-static int run_all(local_session *s, invoker *iv, pyrt_t *rt, double timeout_s, double init_ms)
+static int sandbox_init_exited(void *ctx, int status)
 {
+    (void)ctx;
+    diag("the handler's module ended the process (exit status %d) while being imported",
+         status & 0xff);
+    return 2;
+}
+
+static int sandbox_serve(void *ctx, pyrt_t *rt, invoker *iv)
+{
+    sandbox *b = ctx;
     deadline_t w;
     if (deadline_start(&w, stuck_past_deadline) < 0) {
-        fprintf(stderr, "host: cannot start the timeout watchdog\n");
+        diag("cannot start the timeout watchdog");
         return 2;
     }
-    int failed = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        int st = run_event(s, iv, rt, &w, i, timeout_s, i == 0 ? init_ms : -1);
-        if (st >= 2) {
-            fprintf(stderr, "host: the handler exited the process (status %d); %zu remaining "
-                            "event(s) not run\n", st - 2, s->n - i - 1);
+    double init_ms = local_now_ms() - b->init_started_ms;
+    int failed = 0, rc = -1;
+    for (; b->next < b->s->n && rc < 0; b->next++) {
+        switch (run_event(b, iv, rt, &w, init_ms)) {
+        case EVENT_OK:
+            break;
+        case EVENT_FAILED:
             failed = 1;
             break;
+        case EVENT_TIMED_OUT:
+            /* The sandbox is thrown away, as Lambda resets it: no atexit hooks run. */
+            flush_python_streams();
+            ask_for_reset(b, b->next + 1);
+            _exit(1);
+        case EVENT_STOPPED:
+            rc = b->stop_status;
+            break;
         }
-        failed |= st;
+        init_ms = -1; /* Init Duration: on the first REPORT of each sandbox */
     }
     deadline_stop(&w);
-    return failed ? 1 : 0;
+    Py_CLEAR(b->timeout_doc);
+    return rc >= 0 ? rc : failed;
 }
 
-int local_run(const host_options *o, local_session *s, pyrt_t *rt, const char *handler_name)
+/* Runs events from `first` in this process; returns its exit status. */
+static int run_sandbox(const host_options *o, local_session *s, const char *argv0,
+                       size_t first, int resume_fd, double init_started_ms)
 {
-    PyObject *handler = NULL;
-    pyrt_init_failure f;
-    int rc;
-    switch (pyrt_load_handler(rt, handler_name, &handler, &f)) {
-    case PYRT_INIT_FAILED:
-        write_result_line(s->result_fd, PyBytes_AS_STRING(f.body), (size_t)PyBytes_GET_SIZE(f.body));
-        fprintf(stderr, "host: init failed: %s: %s\nhost: fix: %s\n", f.error_type, f.message,
-                hint_for(f.error_type));
-        rc = 2;
-        break;
-    case PYRT_INIT_EXIT:
-        fprintf(stderr, "host: the handler's module exited the process (status %d) while "
-                        "being imported\n", f.exit_code);
-        rc = 2;
-        break;
-    default: {
-        double init_ms = local_now_ms() - s->started_ms;
-        invoker iv;
-        if (invoker_init(&iv, rt, handler) < 0) {
-            PyErr_Print();
+    sandbox b = {.s = s, .timeout_s = o->timeout, .next = first, .resume_fd = resume_fd,
+                 .init_started_ms = init_started_ms};
+    crash_install(NULL, s->result_fd);
+    session_config cfg = {.argv0 = argv0, .task_root = s->task_root,
+                          .handler = cli_handler(o), .terminal = isatty(2)};
+    session_mode mode = {.init_failed = sandbox_init_failed, .init_exited = sandbox_init_exited,
+                         .serve = sandbox_serve, .ctx = &b, .start_failed = 2};
+    return session_run(&cfg, &mode);
+}
+
+/* ---- the parent: a fresh sandbox after each timeout --------------------------------------- */
+
+/* The event index a sandbox asked to resume at, or -1 when it did not. */
+static long read_resume(int fd)
+{
+    char line[32];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof line - 1 && (n = read(fd, line + len, sizeof line - 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    line[len] = '\0';
+    return len ? strtol(line, NULL, 10) : -1;
+}
+
+static int wait_status(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return 1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int local_main(const host_options *o, const char *argv0, double started_ms)
+{
+    local_session s;
+    diag_enable();
+    int rc = local_prepare(o, &s, started_ms) < 0 ? 2 : -1;
+    int timed_out = 0;
+    size_t first = 0;
+    while (rc < 0) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            diag("cannot create a pipe: %s", strerror(errno));
             rc = 2;
-        } else {
-            rc = run_all(s, &iv, rt, o->timeout, init_ms);
+            break;
         }
-        invoker_clear(&iv);
-        Py_DECREF(handler);
+        /* Ctrl-C reaches the sandbox, which reports "interrupted"; this process waits. */
+        signal(SIGINT, SIG_IGN);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGINT, SIG_DFL);
+            close(p[0]);
+            rc = run_sandbox(o, &s, argv0, first, p[1], first ? local_now_ms() : started_ms);
+            close(p[1]);
+            break;
+        }
+        close(p[1]);
+        long resume = pid > 0 ? read_resume(p[0]) : -1;
+        close(p[0]);
+        int status = pid > 0 ? wait_status(pid) : 2;
+        signal(SIGINT, SIG_DFL);
+        if (pid < 0)
+            diag("cannot start the sandbox process: %s", strerror(errno));
+        if (resume > (long)first && (size_t)resume < s.n) {
+            timed_out = 1;
+            first = (size_t)resume;
+            continue;
+        }
+        rc = status == 0 && timed_out ? 1 : status;
     }
-    }
-    pyrt_init_failure_clear(&f);
+    local_session_free(&s);
     return rc;
 }

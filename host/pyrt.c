@@ -1,3 +1,5 @@
+/* pyrt: loading host's embedded Python half, the `_host` module, and the C side's calls
+ * into it (handler import, error documents, exit statuses). */
 #include "pyrt.h"
 
 #include <marshal.h>
@@ -5,7 +7,15 @@
 
 #include "context.h"
 #include "hostpy.h"
+#include "invoke.h"
 #include "marshal.h"
+
+#define BOOTSTRAP_MODULE "hostrt_bootstrap"
+#define ERRORS_MODULE "hostrt_errors"
+
+/* Every embedded module once loaded (name -> module), held here rather than looked up in
+ * sys.modules, which a handler may clear. */
+static PyObject *embedded_cache;
 
 /* _host.dumps(obj) -> bytes: the response marshaller, for the Python half's documents. */
 static PyObject *host_dumps(PyObject *self, PyObject *obj)
@@ -19,26 +29,35 @@ static PyObject *host_dumps(PyObject *self, PyObject *obj)
     return res;
 }
 
-static PyObject *exec_embedded(const hostpy_module *m);
+static PyObject *load_embedded(const char *name);
 
-/* _host.load_embedded(name): runs one of host's embedded Python modules (they are loaded
- * when first needed, not at start-up) and returns it. */
+/* _host.load_embedded(name): one of host's embedded Python modules (they are loaded when
+ * first needed, not at start-up). */
 static PyObject *host_load_embedded(PyObject *self, PyObject *name)
 {
     (void)self;
     const char *n = PyUnicode_AsUTF8(name);
-    if (!n)
-        return NULL;
-    for (const hostpy_module *m = hostpy_modules; m->name; m++)
-        if (strcmp(m->name, n) == 0)
-            return exec_embedded(m);
-    PyErr_Format(PyExc_ImportError, "host has no embedded module %s", n);
-    return NULL;
+    return n ? load_embedded(n) : NULL;
+}
+
+/* _host.request_id(), _host.tenant_id(): the invocation's stamps for log records. */
+static PyObject *host_request_id(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return Py_NewRef(invoke_current_request_id());
+}
+
+static PyObject *host_tenant_id(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return Py_NewRef(invoke_current_tenant_id());
 }
 
 static PyMethodDef host_methods[] = {
     {"dumps", host_dumps, METH_O, "Serialize like the official runtime's marshaller."},
-    {"load_embedded", host_load_embedded, METH_O, "Run one of host's embedded modules."},
+    {"load_embedded", host_load_embedded, METH_O, "One of host's embedded modules."},
+    {"request_id", host_request_id, METH_NOARGS, "The current (or last) request id."},
+    {"tenant_id", host_tenant_id, METH_NOARGS, "The current (or last) tenant id, or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -47,6 +66,7 @@ static struct PyModuleDef host_module = {
     NULL, NULL, NULL, NULL,
 };
 
+/* New reference. */
 PyObject *pyrt_init_host_module(void)
 {
     PyObject *m = PyModule_Create(&host_module);
@@ -55,14 +75,48 @@ PyObject *pyrt_init_host_module(void)
     return m;
 }
 
+/* A module of the Python half imports hostrt_bootstrap by name: it must be in sys.modules
+ * even after a handler emptied it. */
+static int keep_bootstrap_importable(void)
+{
+    PyObject *boot = embedded_cache ? PyDict_GetItemString(embedded_cache, BOOTSTRAP_MODULE)
+                                    : NULL;
+    PyObject *modules = PyImport_GetModuleDict();
+    if (!boot || PyDict_GetItemString(modules, BOOTSTRAP_MODULE))
+        return 0;
+    return PyDict_SetItemString(modules, BOOTSTRAP_MODULE, boot);
+}
+
+/* Borrowed (the cache owns it). */
 static PyObject *exec_embedded(const hostpy_module *m)
 {
+    if (keep_bootstrap_importable() < 0)
+        return NULL;
     PyObject *code = PyMarshal_ReadObjectFromString((const char *)m->code, (Py_ssize_t)m->len);
     if (!code)
         return NULL;
     PyObject *mod = PyImport_ExecCodeModule(m->name, code);
     Py_DECREF(code);
-    return mod;
+    if (!mod)
+        return NULL;
+    int rc = PyDict_SetItemString(embedded_cache, m->name, mod);
+    Py_DECREF(mod);
+    return rc < 0 ? NULL : mod;
+}
+
+/* New reference. */
+static PyObject *load_embedded(const char *name)
+{
+    if (!embedded_cache && !(embedded_cache = PyDict_New()))
+        return NULL;
+    PyObject *mod = PyDict_GetItemString(embedded_cache, name);
+    if (mod)
+        return Py_NewRef(mod);
+    for (const hostpy_module *m = hostpy_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return Py_XNewRef(exec_embedded(m));
+    PyErr_Format(PyExc_ImportError, "host has no embedded module %s", name);
+    return NULL;
 }
 
 static int resolve(pyrt_t *rt, PyObject **slot, const char *name)
@@ -74,20 +128,12 @@ static int resolve(pyrt_t *rt, PyObject **slot, const char *name)
 int pyrt_load(pyrt_t *rt)
 {
     memset(rt, 0, sizeof *rt);
-    for (const hostpy_module *m = hostpy_modules; m->name; m++) {
-        if (strcmp(m->name, "hostrt_bootstrap") == 0)
-            rt->module = exec_embedded(m);
-    }
-    if (!rt->module) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ImportError, "hostrt_bootstrap is not embedded");
+    rt->module = load_embedded(BOOTSTRAP_MODULE);
+    if (!rt->module)
         return -1;
-    }
     if (resolve(rt, &rt->setup, "setup") < 0 ||
         resolve(rt, &rt->load_handler, "load_handler") < 0 ||
-        resolve(rt, &rt->start_invoke, "start_invoke") < 0 ||
-        resolve(rt, &rt->handler_error, "handler_error") < 0 ||
-        resolve(rt, &rt->fault_error, "fault_error") < 0 ||
+        resolve(rt, &rt->parse_header_json, "parse_header_json") < 0 ||
         resolve(rt, &rt->unmarshal_error_message, "unmarshal_error_message") < 0 ||
         resolve(rt, &rt->make_scanner, "make_scanner") < 0 ||
         resolve(rt, &rt->init_failure, "InitFailure") < 0 ||
@@ -103,15 +149,42 @@ void pyrt_unload(pyrt_t *rt)
 {
     Py_CLEAR(rt->setup);
     Py_CLEAR(rt->load_handler);
-    Py_CLEAR(rt->start_invoke);
-    Py_CLEAR(rt->handler_error);
-    Py_CLEAR(rt->fault_error);
+    Py_CLEAR(rt->parse_header_json);
     Py_CLEAR(rt->unmarshal_error_message);
     Py_CLEAR(rt->make_scanner);
     Py_CLEAR(rt->init_failure);
     Py_CLEAR(rt->timeout_interrupt);
     Py_CLEAR(rt->environ_data);
     Py_CLEAR(rt->module);
+    Py_CLEAR(embedded_cache);
+    invoke_state_clear();
+}
+
+/* New reference. */
+PyObject *pyrt_take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* Makes `exc` the pending exception again. Steals it. */
+static void restore_exception(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
 }
 
 char *pyrt_exception_text(PyObject *exc)
@@ -127,6 +200,74 @@ char *pyrt_exception_text(PyObject *exc)
     return copy;
 }
 
+/* New reference. */
+PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs)
+{
+    PyObject *mod = load_embedded(ERRORS_MODULE);
+    PyObject *fn = mod ? PyObject_GetAttrString(mod, name) : NULL;
+    Py_XDECREF(mod);
+    PyObject *res = fn ? PyObject_Vectorcall(fn, args, nargs, NULL) : NULL;
+    Py_XDECREF(fn);
+    return res;
+}
+
+/* New reference. */
+PyObject *pyrt_host_error(const char *request_id, const char *message)
+{
+    if (PyErr_Occurred())
+        PyErr_Print();
+    PyObject *args[2] = {PyUnicode_FromString(request_id ? request_id : ""),
+                         PyUnicode_FromString(message)};
+    PyObject *body = args[0] && args[1] ? pyrt_errors_call("host_error", args, 2) : NULL;
+    Py_XDECREF(args[0]);
+    Py_XDECREF(args[1]);
+    if (body && PyBytes_Check(body))
+        return body;
+    Py_XDECREF(body);
+    PyErr_Clear();
+    body = PyBytes_FromString(PYRT_LAST_RESORT_ERROR);
+    if (!body) /* not even 200 bytes: the process cannot go on */
+        Py_FatalError("host: out of memory building an error document");
+    return body;
+}
+
+/* SystemExit's status, as Python's own top level computes it. */
+static int system_exit_status(PyObject *exc)
+{
+    PyObject *code = PyObject_GetAttrString(exc, "code");
+    int status = 1;
+    if (!code) {
+        PyErr_Clear();
+    } else if (code == Py_None) {
+        status = 0;
+    } else if (PyLong_Check(code)) {
+        status = (int)PyLong_AsLong(code);
+        if (status == -1 && PyErr_Occurred())
+            PyErr_Clear();
+    } else {
+        /* sys.exit("message"): Python prints the message to sys.stderr and exits 1. */
+        PyObject *err = PySys_GetObject("stderr");
+        if (!err || err == Py_None || PyFile_WriteObject(code, err, Py_PRINT_RAW) < 0 ||
+            PyFile_WriteString("\n", err) < 0) {
+            PyErr_Clear();
+            PyObject_Print(code, stderr, Py_PRINT_RAW);
+            fputc('\n', stderr);
+        }
+    }
+    Py_XDECREF(code);
+    return status;
+}
+
+int pyrt_exit_status(PyObject *exc)
+{
+    if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
+        return system_exit_status(exc);
+    int status = PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt) ? 130 : 1;
+    restore_exception(Py_NewRef(exc));
+    PyErr_PrintEx(0);
+    return status;
+}
+
 static char *attr_text(PyObject *obj, const char *name)
 {
     PyObject *v = PyObject_GetAttrString(obj, name);
@@ -137,25 +278,14 @@ static char *attr_text(PyObject *obj, const char *name)
     return s;
 }
 
-int pyrt_exit_code(PyObject *exc)
+/* A failure of host's own Python half while importing: shown, and reported as an init
+ * error of its own. */
+static void host_init_failure(pyrt_init_failure *f)
 {
-    if (!PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
-        return 130; /* KeyboardInterrupt, as an interrupted Python process */
-    PyObject *code = PyObject_GetAttrString(exc, "code");
-    int rc = 1;
-    if (!code) {
-        PyErr_Clear();
-    } else if (code == Py_None) {
-        rc = 0;
-    } else if (PyLong_Check(code)) {
-        rc = (int)PyLong_AsLong(code);
-    } else {
-        /* sys.exit("message"): Python prints the message and exits 1. */
-        PyObject_Print(code, stderr, Py_PRINT_RAW);
-        fputc('\n', stderr);
-    }
-    Py_XDECREF(code);
-    return rc;
+    static const char message[] = "host failed while loading the handler; see the log";
+    f->error_type = strdup("Runtime.HostError");
+    f->message = strdup(message);
+    f->body = pyrt_host_error("", message);
 }
 
 pyrt_init_status pyrt_load_handler(pyrt_t *rt, const char *name, PyObject **handler,
@@ -165,38 +295,25 @@ pyrt_init_status pyrt_load_handler(pyrt_t *rt, const char *name, PyObject **hand
     *handler = PyObject_CallFunction(rt->load_handler, "s", name);
     if (*handler)
         return PYRT_INIT_OK;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *exc = pyrt_take_exception();
     pyrt_init_status st = PYRT_INIT_FAILED;
-    if (value && PyErr_GivenExceptionMatches(value, rt->init_failure)) {
-        f->error_type = attr_text(value, "error_type");
-        f->message = attr_text(value, "message");
-        f->body = PyObject_GetAttrString(value, "body");
+    if (exc && PyErr_GivenExceptionMatches(exc, rt->init_failure)) {
+        f->error_type = attr_text(exc, "error_type");
+        f->message = attr_text(exc, "message");
+        f->body = PyObject_GetAttrString(exc, "body");
         if (!f->body || !PyBytes_Check(f->body)) {
-            PyErr_Clear();
             Py_CLEAR(f->body);
-            f->body = PyBytes_FromString("{\"errorMessage\": \"host could not format the init error\", "
-                                         "\"errorType\": \"Runtime.HostError\", \"requestId\": \"\", "
-                                         "\"stackTrace\": []}");
+            f->body = pyrt_host_error("", "host could not format the init error");
         }
-    } else if (value && !PyErr_GivenExceptionMatches(value, PyExc_Exception)) {
+    } else if (exc && !PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
         st = PYRT_INIT_EXIT;
-        f->exit_code = pyrt_exit_code(value);
+        f->exit_code = pyrt_exit_status(exc);
     } else {
-        /* A failure of host's own Python half: show it, report it as an init error. */
-        PyErr_Restore(type, value, tb);
-        type = value = tb = NULL;
-        PyErr_Print();
-        f->error_type = strdup("Runtime.HostError");
-        f->message = strdup("host failed while loading the handler; see the log");
-        f->body = PyBytes_FromString("{\"errorMessage\": \"host failed while loading the handler\", "
-                                     "\"errorType\": \"Runtime.HostError\", \"requestId\": \"\", "
-                                     "\"stackTrace\": []}");
+        if (exc)
+            restore_exception(Py_NewRef(exc));
+        host_init_failure(f);
     }
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
+    Py_XDECREF(exc);
     return st;
 }
 

@@ -1,18 +1,17 @@
-/* pyrt: the Python half of the runtime (host/py/bootstrap.py, linked in as bytecode)
- * and the `_host` built-in module it uses. Every field is a strong reference owned by
- * the pyrt_t and released by pyrt_unload. */
+/* pyrt: the Python half of the runtime (host/py/ modules, linked in as bytecode), the `_host`
+ * built-in module it uses, and the C side's access to it: the handler import, the error
+ * documents (host/py/errors.py is their one home) and how an uncaught exception ends the
+ * process. Every field is a strong reference owned by the pyrt_t, released by pyrt_unload. */
 #ifndef HOST_PYRT_H
 #define HOST_PYRT_H
 
 #include <Python.h>
 
 typedef struct {
-    PyObject *module;
-    PyObject *setup;                   /* setup(task_root, is_runtime) */
+    PyObject *module;                  /* hostrt_bootstrap */
+    PyObject *setup;                   /* setup(task_root, is_runtime, terminal) */
     PyObject *load_handler;            /* load_handler(name) -> callable | raises InitFailure */
-    PyObject *start_invoke;            /* start_invoke(rid, deadline, arn, trace, cc, cog, tenant) -> context */
-    PyObject *handler_error;           /* handler_error(exc, rid) -> (body, cause|None) */
-    PyObject *fault_error;             /* fault_error(type, msg, rid) -> (body, cause) */
+    PyObject *parse_header_json;       /* (raw, what) -> object | raises FaultError */
     PyObject *unmarshal_error_message; /* (doc, pos, msg) -> str */
     PyObject *make_scanner;
     PyObject *init_failure;            /* exception classes */
@@ -20,15 +19,34 @@ typedef struct {
     PyObject *environ_data;            /* posix.environ, the dict os.environ wraps */
 } pyrt_t;
 
-/* The `_host` module's init function, registered with PyImport_AppendInittab. */
+/* The error document used when even host's Python half cannot build one (memory ran
+ * out while building it): valid JSON in the official key order. */
+#define PYRT_LAST_RESORT_ERROR                                                              \
+    "{\"errorMessage\": \"host could not build the error document; see the log\", "        \
+    "\"errorType\": \"Runtime.HostError\", \"requestId\": \"\", \"stackTrace\": []}"
+
+/* The `_host` module's init function, registered with PyImport_AppendInittab. New ref. */
 PyObject *pyrt_init_host_module(void);
 
 /* Loads bootstrap.py's bytecode and resolves its entry points. -1 with a Python error. */
 int pyrt_load(pyrt_t *rt);
 void pyrt_unload(pyrt_t *rt);
 
+/* The pending exception, normalized, with its traceback attached, and the error indicator
+ * cleared; NULL when none is pending. New reference. */
+PyObject *pyrt_take_exception(void);
+
 /* str(exc) as UTF-8 into a malloc'd string (never NULL unless out of memory). */
 char *pyrt_exception_text(PyObject *exc);
+
+/* errors.NAME(*args) (host/py/errors.py, loaded on first use and held by C, so a handler
+ * that clears sys.modules does not unload it). NULL with a Python error. New reference. */
+PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs);
+
+/* errors.host_error(request_id, message): the document for a failure of host's own Python
+ * half, after printing the pending exception (if any) as Python prints it. Never NULL:
+ * falls back to PYRT_LAST_RESORT_ERROR. New reference (bytes). */
+PyObject *pyrt_host_error(const char *request_id, const char *message);
 
 /* Why the handler could not be loaded. Owned strings/objects; pyrt_init_failure_clear frees. */
 typedef struct {
@@ -42,12 +60,17 @@ typedef enum { PYRT_INIT_OK, PYRT_INIT_FAILED, PYRT_INIT_EXIT } pyrt_init_status
 
 /* Imports the handler named `name` (already logged on failure, as the official runtime
  * logs it). PYRT_INIT_OK sets *handler (new reference); PYRT_INIT_EXIT means the module
- * raised SystemExit/KeyboardInterrupt while importing. */
+ * raised a BaseException that is not an Exception (SystemExit, KeyboardInterrupt...):
+ * already printed as Python prints it, f->exit_code is the status. */
 pyrt_init_status pyrt_load_handler(pyrt_t *rt, const char *name, PyObject **handler,
                                    pyrt_init_failure *f);
 void pyrt_init_failure_clear(pyrt_init_failure *f);
 
-/* The process exit status a SystemExit (or KeyboardInterrupt: 130) asks for. */
-int pyrt_exit_code(PyObject *exc);
+/* An exception that is not an Exception escaped the handler (or a signal handler): what
+ * Python does with it at the top level. SystemExit: its status (None 0, an int as is, any
+ * other value printed to stderr and 1); anything else (KeyboardInterrupt, GeneratorExit,
+ * a custom BaseException): the traceback printed to stderr, then 130 for a
+ * KeyboardInterrupt and 1 for the rest. Consumes nothing. */
+int pyrt_exit_status(PyObject *exc);
 
 #endif

@@ -1,3 +1,4 @@
+/* runtime: runtime mode: the Runtime API loop, its status-code policy and init/error. */
 #include "runtime.h"
 
 #include <stdarg.h>
@@ -9,8 +10,10 @@
 #include <unistd.h>
 
 #include "cli.h" /* HOST_VERSION */
+#include "diag.h"
 #include "invoke.h"
 #include "rapi.h"
+#include "session.h"
 #include "workers.h"
 
 #define NEXT_ATTEMPTS 4        /* the first try and 3 retries, as aws-lambda-cpp */
@@ -28,10 +31,11 @@ __attribute__((format(printf, 1, 2))) static void log_runtime_error(const char *
     va_end(ap);
 }
 
+/* Exit status 1, with host's reason as a diagnostic (HOST_DEBUG=1): on Lambda the
+ * official "[ERROR] ... LAMBDA_RUNTIME" line already says what failed. */
 static int fatal(const char *why)
 {
-    fprintf(stderr, "host: exiting: %s\n", why);
-    fflush(stderr);
+    diag("exiting: %s", why);
     return 1;
 }
 
@@ -84,23 +88,14 @@ static void watch_signals(rapi_client *c)
     rapi_set_wake(c, wake_pipe[0], run_signal_handlers, &wake_pipe[0]);
 }
 
-/* A signal handler raised while host waited: the process ends as Python would end it. */
+/* A signal handler raised while host waited: the process ends as Python would end it
+ * (an Exception is printed with its traceback and exits 1). */
 static int exit_for_signal_handler(void)
 {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    int code = 1;
-    if (value && !PyErr_GivenExceptionMatches(value, PyExc_Exception)) {
-        code = pyrt_exit_code(value);
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-    } else {
-        PyErr_Restore(type, value, tb);
-        PyErr_Print();
-    }
-    fprintf(stderr, "host: exiting (status %d): a signal handler ended the process\n", code);
+    PyObject *exc = pyrt_take_exception();
+    int code = exc ? pyrt_exit_status(exc) : 1;
+    Py_XDECREF(exc);
+    diag("exiting (status %d): a signal handler ended the process", code);
     return code;
 }
 
@@ -186,8 +181,8 @@ static int after_post(rapi_client *c, rapi_status st, const char *what)
     }
     if (st == RAPI_TRANSPORT_ERROR) {
         log_runtime_error("Failed to post %s. No Response from endpoint (%s)", what, c->errbuf);
-        fprintf(stderr, "host: exiting: lost the Runtime API connection while posting the %s: %s\n",
-                what, c->errbuf);
+        diag("exiting: lost the Runtime API connection while posting the %s: %s", what,
+             c->errbuf);
         return -1;
     }
     log_runtime_error("Failed to post %s. Http response code: %ld. %s", what, c->status,
@@ -197,7 +192,7 @@ static int after_post(rapi_client *c, rapi_status st, const char *what)
      * The next invocation is unaffected. 5xx means the environment is broken. */
     if (c->status >= 400 && c->status < 500)
         return 0;
-    fprintf(stderr, "host: exiting: the Runtime API answered %ld to the %s\n", c->status, what);
+    diag("exiting: the Runtime API answered %ld to the %s", c->status, what);
     return -1;
 }
 
@@ -216,23 +211,42 @@ static int post_result(rapi_client *c, const invoke_result *r)
     return after_post(c, st, "handler error response");
 }
 
-static int report_init_failure(rapi_client *c, const pyrt_init_failure *f)
+static int report_init_failure(void *ctx, const pyrt_init_failure *f)
 {
+    rapi_client *c = ctx;
     rapi_status st = rapi_post_init_error(c, f->error_type, PyBytes_AS_STRING(f->body),
                                           (size_t)PyBytes_GET_SIZE(f->body));
     if (st == RAPI_TRANSPORT_ERROR)
-        fprintf(stderr, "host: could not post the init error: %s\n", c->errbuf);
+        diag("could not post the init error: %s", c->errbuf);
     else if (st == RAPI_HTTP_ERROR && c->status == 403 && workers_is_worker())
         ; /* another worker has reported init already */
     else if (st != RAPI_OK)
-        fprintf(stderr, "host: the Runtime API answered %ld to the init error: %s\n", c->status,
-                c->reply.data ? c->reply.data : "");
-    fprintf(stderr, "host: exiting: init failed: %s: %s\n", f->error_type, f->message);
+        diag("the Runtime API answered %ld to the init error: %s", c->status,
+             c->reply.data ? c->reply.data : "");
+    diag("exiting: init failed: %s: %s", f->error_type, f->message);
     return 1;
 }
 
-static int serve(rapi_client *c, invoker *iv)
+static int init_exited(void *ctx, int status)
 {
+    (void)ctx;
+    diag("exiting (status %d): the handler's module ended the process while being imported",
+         status);
+    return status;
+}
+
+/* Before the handler's import, so that a handler that takes Python's wake-up fd for
+ * itself (asyncio) keeps it. */
+static int before_import(void *ctx)
+{
+    watch_signals(ctx);
+    return 0;
+}
+
+static int serve(void *ctx, pyrt_t *rt, invoker *iv)
+{
+    (void)rt;
+    rapi_client *c = ctx;
     for (;;) {
         int got = next_invocation(c);
         if (got == -2)
@@ -243,11 +257,11 @@ static int serve(rapi_client *c, invoker *iv)
         invoke_result res;
         request_from_headers(c, &req);
         invoke_run(iv, &req, &res);
-        if (res.kind == INVOKE_EXIT) {
+        if (res.kind == INVOKE_EXIT || res.kind == INVOKE_INTERRUPT) {
             int code = res.exit_code;
             invoke_result_clear(&res);
-            fprintf(stderr, "host: the handler exited (status %d) during request %s\n", code,
-                    req.request_id);
+            diag("exiting (status %d): the handler ended the process during request %s", code,
+                 req.request_id);
             return code;
         }
         int rc = post_result(c, &res);
@@ -259,7 +273,7 @@ static int serve(rapi_client *c, invoker *iv)
     }
 }
 
-int runtime_run(pyrt_t *rt, const char *handler_name)
+int runtime_main(const session_config *cfg)
 {
     const char *endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
     if (!endpoint || !*endpoint)
@@ -269,34 +283,13 @@ int runtime_run(pyrt_t *rt, const char *handler_name)
     rapi_client c;
     if (rapi_init(&c, endpoint, ua) < 0)
         return fatal("libcurl could not start");
-    watch_signals(&c);
-
-    PyObject *handler = NULL;
-    pyrt_init_failure f;
-    int rc;
-    switch (pyrt_load_handler(rt, handler_name, &handler, &f)) {
-    case PYRT_INIT_FAILED:
-        rc = report_init_failure(&c, &f);
-        break;
-    case PYRT_INIT_EXIT:
-        rc = f.exit_code;
-        break;
-    default: {
-        invoker iv;
-        if (invoker_init(&iv, rt, handler) < 0) {
-            PyErr_Print();
-            rc = fatal("could not prepare the invocation loop");
-        } else {
-            rc = serve(&c, &iv);
-        }
-        invoker_clear(&iv);
-        Py_DECREF(handler);
-    }
-    }
-    pyrt_init_failure_clear(&f);
+    session_mode mode = {
+        .before_import = before_import, .init_failed = report_init_failure,
+        .init_exited = init_exited, .serve = serve, .ctx = &c, .start_failed = 1,
+    };
+    int rc = session_run(cfg, &mode);
     rapi_free(&c);
     if (wake_pipe[0] >= 0) {
-        set_wakeup_fd(-1);
         close(wake_pipe[0]);
         close(wake_pipe[1]);
     }

@@ -3,10 +3,10 @@
 #ifndef HOST_RUNTIME_H
 #define HOST_RUNTIME_H
 
-#include "pyrt.h"
+#include "session.h"
 
 /* Runs until a fatal Runtime API failure or a handler's SystemExit; returns the
  * process exit status. */
-int runtime_run(pyrt_t *rt, const char *handler_name);
+int runtime_main(const session_config *cfg);
 
 #endif

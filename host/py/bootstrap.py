@@ -54,11 +54,6 @@ def _has_pth_files(path):
     except OSError:
         return False
 
-# Stamped on every log record by the logging filter; like the official runtime, they
-# are not cleared after an invoke, so background threads log the last request id.
-_request_id = ""
-_tenant_id = None
-
 _sink = None          # where runtime logs go: stdout, or the telemetry fd as frames
 _json_logs = False    # AWS_LAMBDA_LOG_FORMAT=JSON
 _log_level = ""       # AWS_LAMBDA_LOG_LEVEL after the official mapping
@@ -184,11 +179,28 @@ _host._context_helpers(CognitoIdentity, _make_client_context, _make_identity, _c
 # Log sinks: stdout, or length-prefixed frames on _LAMBDA_TELEMETRY_LOG_FD.
 
 class StandardLogSink(object):
+    """stdout. A logged error is one line: its lines joined by \\r, which CloudWatch keeps
+    in one event (the platform splits fd 1 at \\n)."""
+
     def log(self, msg, frame_type=None):
         sys.stdout.write(msg)
 
+    def join(self, message_lines):
+        return "\r".join(message_lines)
+
     def log_error(self, message_lines):
-        sys.stdout.write("\r".join(message_lines) + "\n")
+        sys.stdout.write(self.join(message_lines) + "\n")
+
+
+class TerminalLogSink(StandardLogSink):
+    """Local mode with stderr on a terminal: a person reads it, not CloudWatch. Tracebacks
+    on real lines, and every record ends with a newline (a record with exc_info has none)."""
+
+    def log(self, msg, frame_type=None):
+        sys.stdout.write(msg if msg.endswith("\n") else msg + "\n")
+
+    def join(self, message_lines):
+        return "\n".join(message_lines)
 
 
 class FramedTelemetryLogSink(object):
@@ -203,8 +215,11 @@ class FramedTelemetryLogSink(object):
         # One write() per frame, so a multi-line record stays one CloudWatch event.
         posix.write(self._fd, header + data)
 
+    def join(self, message_lines):
+        return "\n".join(message_lines)
+
     def log_error(self, message_lines):
-        self.log("\n".join(message_lines), 0xA55A0016 if _json_logs else 0xA55A0017)
+        self.log(self.join(message_lines), 0xA55A0016 if _json_logs else 0xA55A0017)
 
 
 # ---------------------------------------------------------------------------------------
@@ -242,16 +257,19 @@ class _LoggingImportHook(object):
 
 def _embedded(name):
     """A module of host's Python half that is loaded when first needed (error paths,
-    logging), not at start-up."""
-    module = sys.modules.get(name)
-    return module if module is not None else _host.load_embedded(name)
+    logging), not at start-up. C holds it once loaded: a handler that clears sys.modules
+    does not unload it."""
+    return _host.load_embedded(name)
 
 
-def _setup_logging():
+def _setup_logging(terminal):
     global _sink, _json_logs, _log_level
     fd = _getenv("_LAMBDA_TELEMETRY_LOG_FD")
     _unsetenv("_LAMBDA_TELEMETRY_LOG_FD")
-    _sink = FramedTelemetryLogSink(int(fd)) if fd else StandardLogSink()
+    if fd:
+        _sink = FramedTelemetryLogSink(int(fd))
+    else:
+        _sink = TerminalLogSink() if terminal else StandardLogSink()
     _json_logs = _getenv("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
     raw = _getenv("AWS_LAMBDA_LOG_LEVEL")
     _log_level = {None: "", "TRACE": "DEBUG"}.get(raw, raw).upper()
@@ -267,17 +285,8 @@ def _import_logging():
 
 
 # ---------------------------------------------------------------------------------------
-# Errors: their documents and logged copies live in hostrt_errors (host/py/errors.py).
-
-def handler_error(exc, request_id):
-    """An exception escaped the handler: log it; return (body, X-Ray cause or None)."""
-    return _embedded("hostrt_errors").handler_error(exc, request_id)
-
-
-def fault_error(error_type, message, request_id):
-    """A runtime fault (marshal, unmarshal, context): empty stack trace."""
-    return _embedded("hostrt_errors").fault_error(error_type, message, request_id)
-
+# Errors: their documents and logged copies live in hostrt_errors (host/py/errors.py),
+# which C calls directly.
 
 def unmarshal_error_message(doc, start, fallback):
     return _embedded("hostrt_errors").unmarshal_error_message(doc, start, fallback)
@@ -339,8 +348,9 @@ def _site_for_layer():
             site.addsitedir(packages)
 
 
-def setup(task_root, is_runtime):
-    """Once, before the handler import: sys.path as the managed runtime builds it, logging."""
+def setup(task_root, is_runtime, terminal):
+    """Once, before the handler import: sys.path as the managed runtime builds it, logging
+    (terminal: local mode with stderr on a terminal, see TerminalLogSink)."""
     if sys.flags.no_site:
         _site_for_layer()
     opt = [f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
@@ -357,7 +367,7 @@ def setup(task_root, is_runtime):
     if use_opt and is_runtime:
         _setenv("PYTHONPATH", _getenv("LAMBDA_RUNTIME_DIR", "/var/runtime"))
     _register_awslambdaric()
-    _setup_logging()
+    _setup_logging(terminal)
 
 
 def _register_awslambdaric():
@@ -387,28 +397,15 @@ def load_handler(handler):
         raise _embedded("hostrt_errors").init_exception(e) from None
 
 
-def _parse_header_json(raw, what):
+def parse_header_json(raw, what):
+    """A client-context or Cognito-identity header, parsed as the official runtime parses
+    it (stdlib json); C builds the context from the result."""
     import json
     try:
         return json.loads(raw)
     except Exception as e:
         raise FaultError("Runtime.LambdaContextUnmarshalError",
                          f"Unable to parse {what} JSON: {e}") from None
-
-
-def start_invoke(request_id, deadline_ms, function_arn, trace_id, client_context,
-                 cognito_identity, tenant_id):
-    """Per invoke, before the event is decoded: log stamps, trace env, the context."""
-    global _request_id, _tenant_id
-    _request_id = request_id
-    _tenant_id = tenant_id
-    if trace_id is not None:
-        _setenv("_X_AMZN_TRACE_ID", trace_id)
-    elif b"_X_AMZN_TRACE_ID" in _env_data:
-        _unsetenv("_X_AMZN_TRACE_ID")
-    cc = _parse_header_json(client_context, "Client Context") if client_context else None
-    ci = _parse_header_json(cognito_identity, "Cognito Identity") if cognito_identity else None
-    return LambdaContext(request_id, cc, ci, deadline_ms, function_arn, tenant_id)
 
 
 def set_alarm(seconds):

@@ -1,11 +1,15 @@
-"""host's error documents, loaded on the first error (not at start-up): the official
-error body and its logged copy, the X-Ray cause, init failures, and the wording of JSON
-syntax errors. Shared state (the log sink, the log format) lives in hostrt_bootstrap.
+"""host's error documents, the one place they are built: the official error body and its
+logged copy, the X-Ray cause, init failures, runtime faults, and local mode's timeout and exit
+documents. Loaded on the first error (not at start-up), and held by C once loaded, so a handler
+that clears sys.modules or closes sys.stdout cannot take error reporting down with it: every
+document is built before it is logged, and a log write that fails falls back to fd 1.
 """
 
 import posix
+import re
 import sys
 import time
+import traceback
 
 import _host
 import hostrt_bootstrap as rt
@@ -21,19 +25,53 @@ LAMBDA_WARNING = (
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _dumps(doc):
+    """The document as the response marshaller writes it. A lone surrogate (an exception
+    message holding "\\ud800") cannot be UTF-8: it is written as its JSON escape, which
+    reads back as the same string (the official client, with ensure_ascii off, fails to
+    post such a document at all; with it on, it writes this same escape)."""
+    try:
+        return _host.dumps(doc)
+    except UnicodeEncodeError:
+        import json
+        text = json.dumps(doc, ensure_ascii=False)
+        return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), text).encode("utf-8")
+
 
 def _nbsp_indent(line):
     stripped = line.lstrip(" ")
     return "\u00a0" * (len(line) - len(stripped)) + stripped
 
 
+def _write_raw(lines):
+    """The last resort for a logged error when the sink failed (stdout closed, a message
+    that the stream cannot encode): the lines straight to fd 1."""
+    data = (rt._sink.join(lines) + "\n").encode("utf-8", "backslashreplace")
+    try:
+        while data:
+            data = data[posix.write(1, data):]
+    except OSError:
+        pass
+
+
+def _log_lines(lines):
+    try:
+        rt._sink.log_error(lines)
+    except Exception:
+        _write_raw(lines)
+
+
 def log_error(result):
-    """The official runtime's copy of an error in the logs (text: \\r-joined lines)."""
+    """The official runtime's copy of an error in the logs (text: \\r-joined lines). Never
+    raises: the document it copies is already built."""
     if rt._json_logs:
         doc = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "log_level": "ERROR"}
         doc.update(result)
-        rt._sink.log_error([_host.dumps(doc).decode("utf-8")])
+        _log_lines([_dumps(doc).decode("utf-8")])
         return
     line = "[ERROR]"
     if result["errorType"]:
@@ -48,7 +86,7 @@ def log_error(result):
             lines.append("")
         else:
             lines.extend(_nbsp_indent(x) for x in element.splitlines())
-    rt._sink.log_error(lines)
+    _log_lines(lines)
 
 
 def _drop_runtime_frames(frames):
@@ -67,7 +105,7 @@ def _xray_cause(error_type, message, frames):
     frames that fit (the official runtime sends up to 1 MiB)."""
     stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
     while True:
-        cause = _host.dumps({
+        cause = _dumps({
             "working_directory": posix.getcwd(),
             "exceptions": [{"message": message[:_XRAY_CAUSE_LIMIT // 2], "type": error_type,
                             "stack": stack}],
@@ -79,14 +117,16 @@ def _xray_cause(error_type, message, frames):
 
 
 def _exception_result(exc, request_id):
-    import traceback
     frames = _drop_runtime_frames(traceback.extract_tb(exc.__traceback__))
     try:
         message = str(exc)
     except Exception:
         message = "<exception str() failed>"
+    # Plain 4-tuples, as the official client formats them: a FrameSummary would add
+    # Python 3.11's column carets (~~~^^^), which the official stack traces never show.
+    stack = traceback.format_list([(f.filename, f.lineno, f.name, f.line) for f in frames])
     result = {"errorMessage": message or "", "errorType": type(exc).__name__,
-              "requestId": request_id, "stackTrace": traceback.format_list(frames)}
+              "requestId": request_id, "stackTrace": stack}
     return result, frames
 
 
@@ -95,29 +135,56 @@ def handler_error(exc, request_id):
     if isinstance(exc, rt.FaultError):
         return fault_error(exc.error_type, exc.message, request_id)
     result, frames = _exception_result(exc, request_id)
+    body = _dumps(result)
+    cause = _xray_cause(result["errorType"], result["errorMessage"], frames)
     log_error(result)
-    return (_host.dumps(result),
-            _xray_cause(result["errorType"], result["errorMessage"], frames))
+    return body, cause
 
 
 def fault_error(error_type, message, request_id):
     """A runtime fault (marshal, unmarshal, context): empty stack trace."""
     result = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
               "stackTrace": []}
-    log_error(result)
-    cause = _host.dumps({
+    body = _dumps(result)
+    cause = _dumps({
         "working_directory": posix.getcwd(),
         "exceptions": [{"message": message, "type": "LambdaValidationError", "stack": []}],
         "paths": [],
     })
-    return _host.dumps(result), cause
+    log_error(result)
+    return body, cause
+
+
+def timeout_error(request_id, seconds):
+    """Local mode: what Lambda returns for an invocation that outlived its timeout."""
+    return _dumps({"errorMessage": "RequestId: %s Error: Task timed out after %.2f seconds"
+                   % (request_id, seconds), "errorType": "Sandbox.Timedout"})
+
+
+def exit_error(request_id, status):
+    """Local mode: what Lambda returns when the runtime process exited mid-invocation."""
+    return _dumps({"errorMessage": "RequestId: %s Error: Runtime exited with error: exit "
+                   "status %d" % (request_id, status), "errorType": "Runtime.ExitError"})
+
+
+def host_error(request_id, message):
+    """host's own Python half failed (a bug of host's, or memory ran out; the failure has
+    been printed as Python prints it): the caller still gets an error document."""
+    result = {"errorMessage": message, "errorType": "Runtime.HostError",
+              "requestId": request_id, "stackTrace": []}
+    body = _dumps(result)
+    log_error(result)
+    return body
 
 
 def _init_failure(result):
-    logging = rt._import_logging()
-    logging.warning(LAMBDA_WARNING)
+    try:
+        rt._import_logging().warning(LAMBDA_WARNING)
+    except Exception:
+        pass
+    body = _dumps(result)
     log_error(result)
-    return rt.InitFailure(result["errorType"], _host.dumps(result), result["errorMessage"])
+    return rt.InitFailure(result["errorType"], body, result["errorMessage"])
 
 
 def init_fault(error_type, message, stack=None):

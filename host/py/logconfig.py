@@ -3,6 +3,7 @@ handler first imports logging (host/py/bootstrap.py's import hook), not at start
 
 import time
 
+import _host
 import hostrt_bootstrap as rt
 
 _RESERVED_LOG_FIELDS = frozenset((
@@ -18,8 +19,8 @@ def configure(logging):
 
     class LambdaLoggerFilter(logging.Filter):
         def filter(self, record):
-            record.aws_request_id = rt._request_id
-            record.tenant_id = rt._tenant_id
+            record.aws_request_id = _host.request_id()
+            record.tenant_id = _host.tenant_id()
             return True
 
     class JsonFormatter(logging.Formatter):

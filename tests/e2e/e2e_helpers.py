@@ -125,7 +125,9 @@ def settle(proc, seconds=0.3):
 def reference_stack(task_root, module, func, event=None):
     """The stackTrace awslambdaric would post for `module.func(event, None)`: run the handler
     in a plain /usr/bin/python3 (the same Python host embeds), take the traceback frames below
-    the caller, format them with traceback.format_list (awslambdaric.md §5.1)."""
+    the caller, format them as plain (filename, lineno, name, line) tuples with
+    traceback.format_list, as the official client does: no column carets (awslambdaric.md
+    §5.1)."""
     code = textwrap.dedent("""
         import json, sys, traceback, importlib
         sys.path.insert(0, sys.argv[1])
@@ -134,7 +136,8 @@ def reference_stack(task_root, module, func, event=None):
             getattr(mod, sys.argv[3])(json.loads(sys.argv[4]), None)
         except Exception as e:
             frames = traceback.extract_tb(e.__traceback__)[1:]
-            print(json.dumps(traceback.format_list(frames)))
+            tuples = [(f.filename, f.lineno, f.name, f.line) for f in frames]
+            print(json.dumps(traceback.format_list(tuples)))
     """)
     out = subprocess.run([sys.executable, "-c", code, str(task_root), module, func,
                           json.dumps(event)], capture_output=True, text=True, timeout=30,

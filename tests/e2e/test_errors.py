@@ -5,7 +5,7 @@ import json
 import pytest
 
 from e2e_helpers import (Ev, dumps, error_body, frame, invoke_one, keys_of, reference_stack,
-                         run_invokes, write)
+                         run_invokes, settle, write)
 
 APP = """
 import helper
@@ -113,8 +113,14 @@ def test_nested_frames_in_order(host_bin, rapi, app):
 
 
 def test_stack_trace_equals_traceback_format_list(host_bin, rapi, app):
-    # awslambdaric.md §5.1: exactly traceback.format_list (3.11+ caret lines included).
+    # awslambdaric.md §5.1: traceback.format_list of plain tuples: no 3.11+ caret lines,
+    # neither in stackTrace nor in the logged [ERROR] line.
     proc, res = run_kind(host_bin, rapi, app, "subscript")
+    assert not any("^" in line for line in res.json()["stackTrace"])
+    settle(proc)
+    logged = proc.stdout_text()
+    assert "[ERROR] KeyError: 'nope'" in logged and '["deeper"]' in logged
+    assert "^" not in logged
     assert res.json()["stackTrace"] == reference_stack(app, "app", "handler",
                                                        {"kind": "subscript"})
     assert res.json()["errorMessage"] == "'nope'"

@@ -1,9 +1,10 @@
-/* context: the LambdaContext that the Python half's start_invoke(...) builds (spec §7),
+/* context: the LambdaContext that invoke_begin(...) builds (spec §7),
  * the _X_AMZN_TRACE_ID side effect (§3.3) and the header-JSON faults (§3.5). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "invoke.h"
 #include "unit.h"
 
 static const char *const lambda_env[] = {
@@ -21,38 +22,46 @@ static void clean_env(void)
     }
 }
 
-/* start_invoke(...) -> __main__.ctx; NULL arguments are None. */
+/* invoke_begin for a request with these headers (NULL: absent). New reference. */
+static PyObject *begin(const char *rid, long long deadline, const char *arn, const char *trace,
+                       const char *cc, const char *cog, const char *tenant)
+{
+    invoker iv;
+    ck_assert_int_eq(invoker_init(&iv, &unit_rt, Py_None), 0);
+    invoke_request req = {.request_id = rid, .deadline_ms = deadline, .function_arn = arn,
+                          .trace_id = trace, .client_context = cc, .cognito_identity = cog,
+                          .tenant_id = tenant};
+    PyObject *ctx = invoke_begin(&iv, &req);
+    invoker_clear(&iv);
+    return ctx;
+}
+
+/* invoke_begin(...) -> __main__.ctx; NULL arguments are None. */
 static void start(const char *rid, long long deadline, const char *arn, const char *trace,
                   const char *cc, const char *cog, const char *tenant)
 {
-    PyObject *ctx = PyObject_CallFunction(unit_rt.start_invoke, "sLzzzzz", rid, deadline, arn,
-                                          trace, cc, cog, tenant);
+    PyObject *ctx = begin(rid, deadline, arn, trace, cc, cog, tenant);
     char *err = ctx ? NULL : unit_py_take_error();
     static char msg[512];
     snprintf(msg, sizeof msg, "%s", err ? err : "");
     free(err);
-    ck_assert_msg(ctx != NULL, "start_invoke failed: %s", msg);
+    ck_assert_msg(ctx != NULL, "invoke_begin failed: %s", msg);
     int rc = unit_py_set("ctx", ctx);
     Py_DECREF(ctx);
     ck_assert_int_eq(rc, 0);
 }
 
-/* start_invoke(...) must raise; the exception becomes __main__.exc. */
+/* invoke_begin(...) must raise; the exception becomes __main__.exc. */
 static void start_fails(const char *cc, const char *cog)
 {
-    PyObject *ctx = PyObject_CallFunction(unit_rt.start_invoke, "sLzzzzz", "rid", 0LL, "",
-                                          NULL, cc, cog, NULL);
+    PyObject *ctx = begin("rid", 0LL, "", NULL, cc, cog, NULL);
     Py_XDECREF(ctx);
-    ck_assert_msg(ctx == NULL, "start_invoke accepted client context %s / cognito %s",
+    ck_assert_msg(ctx == NULL, "invoke_begin accepted client context %s / cognito %s",
                   cc ? cc : "-", cog ? cog : "-");
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *value = pyrt_take_exception();
     ck_assert_ptr_nonnull(value);
     ck_assert_int_eq(unit_py_set("exc", value), 0);
-    Py_XDECREF(type);
     Py_XDECREF(value);
-    Py_XDECREF(tb);
 }
 
 static long long now_ms(void)
@@ -335,20 +344,17 @@ END_TEST
 static void invoke_once(void *unused)
 {
     (void)unused;
-    PyObject *ctx = PyObject_CallFunction(
-        unit_rt.start_invoke, "sLzzzzz", "rid", 5LL, "arn", "Root=1",
-        "{\"custom\": {\"a\": 1}, \"client\": {\"app_title\": \"T\"}}",
-        "{\"cognitoIdentityId\": \"c\"}", "tenant");
+    PyObject *ctx = begin("rid", 5LL, "arn", "Root=1",
+                          "{\"custom\": {\"a\": 1}, \"client\": {\"app_title\": \"T\"}}",
+                          "{\"cognitoIdentityId\": \"c\"}", "tenant");
     PyObject *r = ctx ? PyObject_Repr(ctx) : NULL;
     if (!r)
         PyErr_Clear();
     Py_XDECREF(r);
     Py_XDECREF(ctx);
-    ctx = PyObject_CallFunction(unit_rt.start_invoke, "sLzzzzz", "rid", 5LL, "", NULL, NULL,
-                                NULL, NULL);
+    ctx = begin("rid", 5LL, "", NULL, NULL, NULL, NULL);
     Py_XDECREF(ctx);
-    ctx = PyObject_CallFunction(unit_rt.start_invoke, "sLzzzzz", "rid", 5LL, "", NULL, "{bad",
-                                NULL, NULL);
+    ctx = begin("rid", 5LL, "", NULL, "{bad", NULL, NULL);
     Py_XDECREF(ctx);
     PyErr_Clear();
 }
@@ -357,14 +363,14 @@ START_TEST(no_reference_leaks)
 {
     Py_ssize_t growth = unit_py_growth(invoke_once, NULL, 1000);
     unit_py_exec("import os; os.environ.pop('_X_AMZN_TRACE_ID', None)");
-    ck_assert_msg(growth < 100, "start_invoke keeps %zd blocks after 1000 calls", growth);
+    ck_assert_msg(growth < 100, "invoke_begin keeps %zd blocks after 1000 calls", growth);
 }
 END_TEST
 
 static Suite *context_suite(void)
 {
     Suite *s = suite_create("context");
-    TCase *tc = tcase_create("start_invoke");
+    TCase *tc = tcase_create("invoke_begin");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, attributes_from_env_and_headers);
     tcase_add_test(tc, absent_env_and_headers_give_none);

@@ -93,7 +93,9 @@ static void handler_error(error_doc *d, PyObject *exc, const char *rid)
 {
     unit_capture cap;
     unit_capture_begin(&cap, 1);
-    PyObject *pair = PyObject_CallFunction(unit_rt.handler_error, "Os", exc, rid);
+    PyObject *args[2] = {exc, PyUnicode_FromString(rid)};
+    PyObject *pair = pyrt_errors_call("handler_error", args, 2);
+    Py_XDECREF(args[1]);
     unpack(d, pair, &cap);
 }
 
@@ -101,7 +103,11 @@ static void fault_error(error_doc *d, const char *type, const char *msg, const c
 {
     unit_capture cap;
     unit_capture_begin(&cap, 1);
-    PyObject *pair = PyObject_CallFunction(unit_rt.fault_error, "sss", type, msg, rid);
+    PyObject *args[3] = {PyUnicode_FromString(type), PyUnicode_FromString(msg),
+                         PyUnicode_FromString(rid)};
+    PyObject *pair = pyrt_errors_call("fault_error", args, 3);
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(args[i]);
     unpack(d, pair, &cap);
 }
 
@@ -389,15 +395,10 @@ END_TEST
 
 START_TEST(invoke_fault_result)
 {
-    PyObject *handler = unit_py_eval("app.handler");
-    ck_assert_ptr_nonnull(handler);
-    invoker iv;
-    ck_assert_int_eq(invoker_init(&iv, &unit_rt, handler), 0);
-    Py_DECREF(handler);
     invoke_result out;
     unit_capture cap;
     unit_capture_begin(&cap, 1);
-    invoke_fault(&iv, "Runtime.UnmarshalError",
+    invoke_fault("Runtime.UnmarshalError",
                  "Unable to unmarshal input: Expecting value: line 1 column 1 (char 0)", "rid-9",
                  &out);
     size_t log_len;
@@ -422,14 +423,19 @@ START_TEST(invoke_fault_result)
     invoke_result_clear(&out);
     ck_assert_ptr_null(out.keep_data);
     ck_assert_ptr_null(out.xray_cause);
-    invoker_clear(&iv);
 }
 END_TEST
 
 static void errors_once(void *exc)
 {
-    PyObject *a = PyObject_CallFunction(unit_rt.handler_error, "Os", (PyObject *)exc, "rid");
-    PyObject *b = PyObject_CallFunction(unit_rt.fault_error, "sss", "T", "m", "rid");
+    PyObject *rid = PyUnicode_FromString("rid"), *t = PyUnicode_FromString("T");
+    PyObject *m = PyUnicode_FromString("m");
+    PyObject *args_a[2] = {exc, rid}, *args_b[3] = {t, m, rid};
+    PyObject *a = pyrt_errors_call("handler_error", args_a, 2);
+    PyObject *b = pyrt_errors_call("fault_error", args_b, 3);
+    Py_XDECREF(rid);
+    Py_XDECREF(t);
+    Py_XDECREF(m);
     if (!a || !b)
         PyErr_Clear();
     Py_XDECREF(a);
@@ -480,7 +486,7 @@ int main(void)
     if (!getcwd(cwd, sizeof cwd) || unit_write_file(app_path, app_source) < 0)
         return 2;
     /* setup() as host runs it: task root on sys.path, logging sink on stdout */
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "si", task_root, 0);
+    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
     if (!r) {
         PyErr_Print();
         return 2;

@@ -285,7 +285,7 @@ int main(void)
 {
     unit_py_start();
     task_root = unit_mkdtemp();
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "si", task_root, 0);
+    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
     if (!r) {
         PyErr_Print();
         return 2;

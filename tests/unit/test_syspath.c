@@ -45,7 +45,7 @@ static void fixture_teardown(void)
 
 static void run_setup(int is_runtime)
 {
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "si", root, is_runtime);
+    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", root, is_runtime, 0);
     if (!r)
         PyErr_Print();
     ck_assert_ptr_nonnull(r);
