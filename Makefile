@@ -39,8 +39,9 @@ deps:
 $(BUILD)/host: $(HOST_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: host/%.c $(wildcard host/*.h) $(BUILD)/python.stamp | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+# -MMD -MP: each object depends on exactly the headers it includes (build/obj/*.d).
+$(BUILD)/obj/%.o: host/%.c $(BUILD)/python.stamp | $(BUILD)/obj
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Rewritten only when PYTHON changes, so switching interpreters rebuilds everything.
 $(BUILD)/python.stamp: FORCE | $(BUILD)/obj
@@ -60,6 +61,7 @@ $(BUILD)/obj $(BUILD)/gen:
 	mkdir -p $@
 
 include tests/unit/unit.mk
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/unit/*.d)
 
 check:
 	@bash scripts/deps.sh all
