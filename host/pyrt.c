@@ -75,22 +75,41 @@ PyObject *pyrt_init_host_module(void)
     return m;
 }
 
-/* A module of the Python half imports hostrt_bootstrap by name: it must be in sys.modules
- * even after a handler emptied it. */
-static int keep_bootstrap_importable(void)
+/* What a module of the Python half (and the stdlib modules it imports, such as traceback)
+ * needs in sys.modules, put back if a handler emptied it: hostrt_bootstrap, builtins and sys
+ * cannot be imported afresh. */
+static const char *const core_modules[] = {BOOTSTRAP_MODULE, "builtins", "sys"};
+
+static int keep_core_modules(void)
 {
-    PyObject *boot = embedded_cache ? PyDict_GetItemString(embedded_cache, BOOTSTRAP_MODULE)
-                                    : NULL;
     PyObject *modules = PyImport_GetModuleDict();
-    if (!boot || PyDict_GetItemString(modules, BOOTSTRAP_MODULE))
-        return 0;
-    return PyDict_SetItemString(modules, BOOTSTRAP_MODULE, boot);
+    for (size_t i = 0; i < sizeof core_modules / sizeof *core_modules; i++) {
+        PyObject *mod = embedded_cache ? PyDict_GetItemString(embedded_cache, core_modules[i])
+                                       : NULL;
+        if (mod && !PyDict_GetItemString(modules, core_modules[i]) &&
+            PyDict_SetItemString(modules, core_modules[i], mod) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Remembers builtins and sys (imported long before any handler runs). */
+static int remember_core_modules(void)
+{
+    for (size_t i = 1; i < sizeof core_modules / sizeof *core_modules; i++) {
+        PyObject *mod = PyImport_ImportModule(core_modules[i]);
+        int rc = mod ? PyDict_SetItemString(embedded_cache, core_modules[i], mod) : -1;
+        Py_XDECREF(mod);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Borrowed (the cache owns it). */
 static PyObject *exec_embedded(const hostpy_module *m)
 {
-    if (keep_bootstrap_importable() < 0)
+    if (keep_core_modules() < 0)
         return NULL;
     PyObject *code = PyMarshal_ReadObjectFromString((const char *)m->code, (Py_ssize_t)m->len);
     if (!code)
@@ -129,8 +148,10 @@ int pyrt_load(pyrt_t *rt)
 {
     memset(rt, 0, sizeof *rt);
     rt->module = load_embedded(BOOTSTRAP_MODULE);
-    if (!rt->module)
+    if (!rt->module || remember_core_modules() < 0) {
+        pyrt_unload(rt);
         return -1;
+    }
     if (resolve(rt, &rt->setup, "setup") < 0 ||
         resolve(rt, &rt->load_handler, "load_handler") < 0 ||
         resolve(rt, &rt->parse_header_json, "parse_header_json") < 0 ||
