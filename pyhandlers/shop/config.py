@@ -46,8 +46,11 @@ def _flag(value):
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _region(env):
-    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+def region(env):
+    """AWS_REGION (which Lambda sets), else None: boto3's own resolution then applies
+    (AWS_DEFAULT_REGION, the profile's region), and without any region it fails with its
+    NoRegionError rather than working on a table in some default region."""
+    return env.get("AWS_REGION") or None
 
 
 def secret_from_ssm(name, env, client=None):
@@ -55,7 +58,7 @@ def secret_from_ssm(name, env, client=None):
     try:
         if client is None:
             import boto3   # only on this path: boto3 stays out of a SQLite function's init
-            client = boto3.client("ssm", region_name=_region(env))
+            client = boto3.client("ssm", region_name=region(env))
         return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as err:   # the message names the parameter, never a value
         raise ConfigError(f"could not read the token secret from SSM parameter {name!r} "

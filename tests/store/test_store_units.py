@@ -339,3 +339,35 @@ def test_secret_from_ssm_failures_refuse_to_start():
     with pytest.raises(ConfigError):
         config.load({"HOST_LOCAL": "1", "STORE_TOKEN_SECRET_PARAM": "/x"},
                     ssm_client=FakeSSM(error=RuntimeError("AccessDenied")))
+
+
+# --- region: boto3's own resolution, no hard-coded fallback (issue 8, item 6) -------------
+
+def _dynamo_region(monkeypatch, tmp_path, env, config_text=None):
+    import boto3
+    from shop.storage.dynamo_store import DynamoStore
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # re-reads the environment
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = tmp_path / "config"
+    cfg.write_text(config_text or "")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    settings = config.load({"STORE_TABLE": "t", "STORE_TOKEN_SECRET": "x" * 40})
+    return DynamoStore.from_settings(settings).client.meta.region_name
+
+
+def test_store_region_follows_lambda_then_boto3(monkeypatch, tmp_path):
+    assert _dynamo_region(monkeypatch, tmp_path, {"AWS_REGION": "eu-west-3",
+                                                  "AWS_DEFAULT_REGION": "us-west-2"}) == "eu-west-3"
+    assert _dynamo_region(monkeypatch, tmp_path, {"AWS_DEFAULT_REGION": "ap-south-1"}) == "ap-south-1"
+    assert _dynamo_region(monkeypatch, tmp_path, {"AWS_PROFILE": "p"},
+                          "[profile p]\nregion = ca-central-1\n") == "ca-central-1"
+
+
+def test_store_without_any_region_fails_clearly(monkeypatch, tmp_path):
+    import botocore.exceptions
+    with pytest.raises(botocore.exceptions.NoRegionError):
+        _dynamo_region(monkeypatch, tmp_path, {})

@@ -88,9 +88,10 @@ class DynamoStore(Store):
     @classmethod
     def from_settings(cls, settings):
         import os
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        from ..config import region
         client = boto3.client(
-            "dynamodb", region_name=region, endpoint_url=settings.dynamodb_endpoint or None,
+            "dynamodb", region_name=region(os.environ),
+            endpoint_url=settings.dynamodb_endpoint or None,
             config=Config(connect_timeout=3, read_timeout=10,
                           retries={"max_attempts": 4, "mode": "standard"}))
         store = cls(settings.table, client)
