@@ -17,6 +17,10 @@
  * sys.modules, which a handler may clear. */
 static PyObject *embedded_cache;
 
+/* PYRT_LAST_RESORT_ERROR as bytes, made at load time: the document for when memory has
+ * run out must not need memory. */
+static PyObject *last_resort;
+
 /* _host.dumps(obj) -> bytes: the response marshaller, for the Python half's documents. */
 static PyObject *host_dumps(PyObject *self, PyObject *obj)
 {
@@ -148,7 +152,9 @@ int pyrt_load(pyrt_t *rt)
 {
     memset(rt, 0, sizeof *rt);
     rt->module = load_embedded(BOOTSTRAP_MODULE);
-    if (!rt->module || remember_core_modules() < 0) {
+    if (!last_resort)
+        last_resort = PyBytes_FromString(PYRT_LAST_RESORT_ERROR);
+    if (!rt->module || !last_resort || remember_core_modules() < 0) {
         pyrt_unload(rt);
         return -1;
     }
@@ -178,6 +184,7 @@ void pyrt_unload(pyrt_t *rt)
     Py_CLEAR(rt->environ_data);
     Py_CLEAR(rt->module);
     Py_CLEAR(embedded_cache);
+    Py_CLEAR(last_resort);
     invoke_state_clear();
 }
 
@@ -246,10 +253,7 @@ PyObject *pyrt_host_error(const char *request_id, const char *message)
         return body;
     Py_XDECREF(body);
     PyErr_Clear();
-    body = PyBytes_FromString(PYRT_LAST_RESORT_ERROR);
-    if (!body) /* not even 200 bytes: the process cannot go on */
-        Py_FatalError("host: out of memory building an error document");
-    return body;
+    return Py_NewRef(last_resort);
 }
 
 /* SystemExit's status, as Python's own top level computes it. */

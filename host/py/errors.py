@@ -49,7 +49,8 @@ def _nbsp_indent(line):
 def _write_raw(lines):
     """The last resort for a logged error when the sink failed (stdout closed, a message
     that the stream cannot encode): the lines straight to fd 1."""
-    data = (rt._sink.join(lines) + "\n").encode("utf-8", "backslashreplace")
+    join = getattr(rt._sink, "join", "\r".join)
+    data = (join(lines) + "\n").encode("utf-8", "backslashreplace")
     try:
         while data:
             data = data[posix.write(1, data):]
@@ -61,18 +62,29 @@ def _log_lines(lines):
     try:
         rt._sink.log_error(lines)
     except Exception:
-        _write_raw(lines)
+        try:
+            _write_raw(lines)
+        except Exception:
+            pass
 
 
 def log_error(result):
     """The official runtime's copy of an error in the logs (text: \\r-joined lines). Never
-    raises: the document it copies is already built."""
+    raises: the document it copies is already built, and must reach the caller even when
+    its copy cannot be written (memory ran out, a sink the handler broke)."""
+    try:
+        lines = _error_lines(result)
+    except Exception:
+        return
+    _log_lines(lines)
+
+
+def _error_lines(result):
     if rt._json_logs:
         doc = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "log_level": "ERROR"}
         doc.update(result)
-        _log_lines([_dumps(doc).decode("utf-8")])
-        return
+        return [_dumps(doc).decode("utf-8")]
     line = "[ERROR]"
     if result["errorType"]:
         line += " " + result["errorType"]
@@ -86,7 +98,7 @@ def log_error(result):
             lines.append("")
         else:
             lines.extend(_nbsp_indent(x) for x in element.splitlines())
-    _log_lines(lines)
+    return lines
 
 
 def _drop_runtime_frames(frames):

@@ -197,6 +197,7 @@ def test_handler_import_is_cheap_and_refuses_without_secret(tmp_path):
     assert out.stdout.split() == ["False", "sqlite"], out
     assert (tmp_path / "x.db").exists()
     dyn = dict(env, STORE_TABLE="t-never-called", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+               AWS_REGION="eu-west-1",   # as Lambda sets it
                STORE_DYNAMODB_ENDPOINT="http://127.0.0.1:9")   # nothing listens: no call is made
     out = subprocess.run([sys.executable, "-c", code], cwd=PYHANDLERS, env=dyn,
                          capture_output=True, text=True)
