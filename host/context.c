@@ -1,3 +1,4 @@
+/* context: the LambdaContext type (awslambdaric.lambda_context.LambdaContext) in C. */
 #include "context.h"
 
 #include <structmember.h>
@@ -149,22 +150,55 @@ static int context_init(PyObject *op, PyObject *args, PyObject *kwargs)
     return fill((ContextObject *)op, rid, cc, cog, deadline, arn, tenant);
 }
 
+/* int(time.time() * 1000), as the official runtime computes it. */
+static long long epoch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)(((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9) * 1000.0);
+}
+
+/* The official `delta = deadline - now; delta if delta > 0 else 0` in Python arithmetic,
+ * for a deadline that is no C long long (a big int, a float a handler's own test passed).
+ * New reference. */
+static PyObject *remaining_by_python(PyObject *deadline, long long now)
+{
+    PyObject *now_obj = PyLong_FromLongLong(now);
+    PyObject *delta = now_obj ? PyNumber_Subtract(deadline, now_obj) : NULL;
+    Py_XDECREF(now_obj);
+    PyObject *zero = delta ? PyLong_FromLong(0) : NULL;
+    int positive = zero ? PyObject_RichCompareBool(delta, zero, Py_GT) : -1;
+    if (positive < 0) {
+        Py_XDECREF(delta);
+        Py_XDECREF(zero);
+        return NULL;
+    }
+    if (positive) {
+        Py_DECREF(zero);
+        return delta;
+    }
+    Py_DECREF(delta);
+    return zero;
+}
+
 static PyObject *get_remaining_time_in_millis(PyObject *op, PyObject *unused)
 {
     (void)unused;
     PyObject *deadline = PyObject_GetAttr(op, s_deadline);
     if (!deadline)
         return NULL;
-    long long d = PyLong_AsLongLong(deadline);
+    long long now = epoch_now_ms(), d = 0, delta;
+    int overflow = 1;
+    if (PyLong_CheckExact(deadline))
+        d = PyLong_AsLongLongAndOverflow(deadline, &overflow);
+    /* A deadline far in the past (or future) must not overflow the subtraction. */
+    if (overflow || __builtin_sub_overflow(d, now, &delta)) {
+        PyObject *res = remaining_by_python(deadline, now);
+        Py_DECREF(deadline);
+        return res;
+    }
     Py_DECREF(deadline);
-    if (d == -1 && PyErr_Occurred())
-        return NULL;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    /* int(time.time() * 1000), as the official runtime computes it. */
-    long long now = (long long)(((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9) * 1000.0);
-    long long left = d - now;
-    return PyLong_FromLongLong(left > 0 ? left : 0);
+    return PyLong_FromLongLong(delta > 0 ? delta : 0);
 }
 
 static PyObject *context_log_method(PyObject *op, PyObject *msg)
