@@ -163,24 +163,31 @@ static long long epoch_now_ms(void)
  * New reference. */
 static PyObject *remaining_by_python(PyObject *deadline, long long now)
 {
-    PyObject *now_obj = PyLong_FromLongLong(now);
-    PyObject *delta = now_obj ? PyNumber_Subtract(deadline, now_obj) : NULL;
-    Py_XDECREF(now_obj);
-    PyObject *zero = delta ? PyLong_FromLong(0) : NULL;
-    int positive = zero ? PyObject_RichCompareBool(delta, zero, Py_GT) : -1;
-    if (positive < 0) {
-        Py_XDECREF(delta);
-        Py_XDECREF(zero);
-        return NULL;
-    }
+    PyObject *now_obj = NULL, *delta = NULL, *zero = NULL;
+    int positive;
+    if (!(now_obj = PyLong_FromLongLong(now)))
+        goto err;
+    if (!(delta = PyNumber_Subtract(deadline, now_obj)))
+        goto err;
+    if (!(zero = PyLong_FromLong(0)))
+        goto err;
+    if ((positive = PyObject_RichCompareBool(delta, zero, Py_GT)) < 0)
+        goto err;
+    Py_DECREF(now_obj);
     if (positive) {
         Py_DECREF(zero);
         return delta;
     }
     Py_DECREF(delta);
     return zero;
+err:
+    Py_XDECREF(now_obj);
+    Py_XDECREF(delta);
+    Py_XDECREF(zero);
+    return NULL;
 }
 
+/* New reference. */
 static PyObject *get_remaining_time_in_millis(PyObject *op, PyObject *unused)
 {
     (void)unused;
@@ -188,17 +195,17 @@ static PyObject *get_remaining_time_in_millis(PyObject *op, PyObject *unused)
     if (!deadline)
         return NULL;
     long long now = epoch_now_ms(), d = 0, delta;
-    int overflow = 1;
+    int overflow = 1; /* stays 1 for anything but an exact int */
     if (PyLong_CheckExact(deadline))
-        d = PyLong_AsLongLongAndOverflow(deadline, &overflow);
-    /* A deadline far in the past (or future) must not overflow the subtraction. */
-    if (overflow || __builtin_sub_overflow(d, now, &delta)) {
-        PyObject *res = remaining_by_python(deadline, now);
-        Py_DECREF(deadline);
-        return res;
-    }
+        d = PyLong_AsLongLongAndOverflow(deadline, &overflow); /* cannot fail on an int */
+    /* A deadline near either end of the 64-bit range must not wrap the subtraction. */
+    PyObject *res;
+    if (!overflow && !__builtin_sub_overflow(d, now, &delta))
+        res = PyLong_FromLongLong(delta > 0 ? delta : 0);
+    else
+        res = remaining_by_python(deadline, now);
     Py_DECREF(deadline);
-    return PyLong_FromLongLong(delta > 0 ? delta : 0);
+    return res;
 }
 
 static PyObject *context_log_method(PyObject *op, PyObject *msg)

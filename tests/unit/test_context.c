@@ -401,11 +401,33 @@ static void invoke_once(void *unused)
     PyErr_Clear();
 }
 
+/* get_remaining_time_in_millis() on each context of the tuple, errors cleared. */
+static void remaining_of_each(void *contexts)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE((PyObject *)contexts); i++) {
+        PyObject *ctx = PyTuple_GET_ITEM((PyObject *)contexts, i);
+        PyObject *r = PyObject_CallMethod(ctx, "get_remaining_time_in_millis", NULL);
+        if (!r)
+            PyErr_Clear();
+        Py_XDECREF(r);
+    }
+}
+
 START_TEST(no_reference_leaks)
 {
     Py_ssize_t growth = unit_py_growth(invoke_once, NULL, 1000);
     unit_py_exec("import os; os.environ.pop('_X_AMZN_TRACE_ID', None)");
     ck_assert_msg(growth < 100, "start_invoke keeps %zd blocks after 1000 calls", growth);
+    /* the Python-arithmetic path of the remaining time, its error path included */
+    ck_assert_int_eq(unit_py_exec("import hostrt_bootstrap as hb, time\n"
+                                  "odd = tuple(hb.LambdaContext('id', None, None, d) for d in "
+                                  "(10**30, -10**30, time.time() * 1000 + 9e6, 2**63, None))\n"),
+                     0);
+    PyObject *odd = unit_py_eval("odd");
+    ck_assert_ptr_nonnull(odd);
+    growth = unit_py_growth(remaining_of_each, odd, 1000);
+    Py_DECREF(odd);
+    ck_assert_msg(growth < 100, "get_remaining_time_in_millis keeps %zd blocks", growth);
 }
 END_TEST
 
