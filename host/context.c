@@ -1,3 +1,4 @@
+/* context: the LambdaContext type (awslambdaric.lambda_context.LambdaContext) in C. */
 #include "context.h"
 
 #include <structmember.h>
@@ -149,22 +150,62 @@ static int context_init(PyObject *op, PyObject *args, PyObject *kwargs)
     return fill((ContextObject *)op, rid, cc, cog, deadline, arn, tenant);
 }
 
+/* int(time.time() * 1000), as the official runtime computes it. */
+static long long epoch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)(((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9) * 1000.0);
+}
+
+/* The official `delta = deadline - now; delta if delta > 0 else 0` in Python arithmetic,
+ * for a deadline that is no C long long (a big int, a float a handler's own test passed).
+ * New reference. */
+static PyObject *remaining_by_python(PyObject *deadline, long long now)
+{
+    PyObject *now_obj = NULL, *delta = NULL, *zero = NULL;
+    int positive;
+    if (!(now_obj = PyLong_FromLongLong(now)))
+        goto err;
+    if (!(delta = PyNumber_Subtract(deadline, now_obj)))
+        goto err;
+    if (!(zero = PyLong_FromLong(0)))
+        goto err;
+    if ((positive = PyObject_RichCompareBool(delta, zero, Py_GT)) < 0)
+        goto err;
+    Py_DECREF(now_obj);
+    if (positive) {
+        Py_DECREF(zero);
+        return delta;
+    }
+    Py_DECREF(delta);
+    return zero;
+err:
+    Py_XDECREF(now_obj);
+    Py_XDECREF(delta);
+    Py_XDECREF(zero);
+    return NULL;
+}
+
+/* New reference. */
 static PyObject *get_remaining_time_in_millis(PyObject *op, PyObject *unused)
 {
     (void)unused;
     PyObject *deadline = PyObject_GetAttr(op, s_deadline);
     if (!deadline)
         return NULL;
-    long long d = PyLong_AsLongLong(deadline);
+    long long now = epoch_now_ms(), d = 0, delta;
+    int overflow = 1; /* stays 1 for anything but an exact int */
+    if (PyLong_CheckExact(deadline))
+        d = PyLong_AsLongLongAndOverflow(deadline, &overflow); /* cannot fail on an int */
+    /* A deadline near either end of the 64-bit range must not wrap the subtraction. */
+    PyObject *res;
+    if (!overflow && !__builtin_sub_overflow(d, now, &delta))
+        res = PyLong_FromLongLong(delta > 0 ? delta : 0);
+    else
+        res = remaining_by_python(deadline, now);
     Py_DECREF(deadline);
-    if (d == -1 && PyErr_Occurred())
-        return NULL;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    /* int(time.time() * 1000), as the official runtime computes it. */
-    long long now = (long long)(((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9) * 1000.0);
-    long long left = d - now;
-    return PyLong_FromLongLong(left > 0 ? left : 0);
+    return res;
 }
 
 static PyObject *context_log_method(PyObject *op, PyObject *msg)

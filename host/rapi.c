@@ -1,5 +1,7 @@
+/* rapi: the Lambda Runtime API client (libcurl), and the reading of next's headers. */
 #include "rapi.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,6 +34,7 @@ static void headers_reset(rapi_headers *h)
     buf_reset(&h->invocation_id);
     buf_reset(&h->content_type);
     h->has_content_type = 0;
+    h->complete = 0;
 }
 
 static void headers_free(rapi_headers *h)
@@ -68,6 +71,10 @@ static buf_t *header_slot(rapi_headers *h, const char *name, size_t len)
 
 int rapi_headers_feed(rapi_headers *h, const char *line, size_t len)
 {
+    if ((len == 2 && line[0] == '\r' && line[1] == '\n') || (len == 1 && line[0] == '\n')) {
+        h->complete = 1;
+        return 0;
+    }
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         headers_reset(h);
         return 0;
@@ -90,6 +97,19 @@ int rapi_headers_feed(rapi_headers *h, const char *line, size_t len)
 void rapi_headers_free(rapi_headers *h)
 {
     headers_free(h);
+}
+
+long long rapi_deadline_ms(const rapi_headers *h)
+{
+    const buf_t *v = &h->deadline_ms;
+    long long ms = 0;
+    for (size_t i = 0; i < v->len; i++) {
+        int digit = v->data[i] - '0';
+        if (digit < 0 || digit > 9)
+            return 0;
+        ms = ms > (LLONG_MAX - digit) / 10 ? LLONG_MAX : ms * 10 + digit;
+    }
+    return ms;
 }
 
 /* The headers of answers to POSTs carry nothing host needs. */
@@ -242,28 +262,58 @@ rapi_status rapi_next(rapi_client *c)
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, collect_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->body);
     rapi_status st = perform(c);
+    /* libcurl takes a close before the blank line as the end of a body-less answer; a
+     * reply cut off there is a lost connection, retried as one, never an invocation. */
+    if ((st == RAPI_OK || st == RAPI_HTTP_ERROR) && !c->hdr.complete) {
+        snprintf(c->errbuf, sizeof c->errbuf,
+                 "the connection closed before the end of the reply's headers");
+        return RAPI_TRANSPORT_ERROR;
+    }
     if (st == RAPI_OK && c->hdr.request_id.len == 0)
         return RAPI_NO_REQUEST_ID;
     return st;
 }
 
-/* Request ids go into the path; anything outside the unreserved set is %-escaped. */
-static int url_for(rapi_client *c, const char *what)
+static int unreserved(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+/* The request id as one path segment: anything outside the unreserved set is %-escaped,
+ * and so are the dots of an id "." or "..", which libcurl (and any server) would take as
+ * a dot segment and remove with the segment before it. A UUID is all unreserved, so its
+ * URL is the id as is, appended in one piece into a buffer kept from the last call. */
+static int append_segment(buf_t *url, const buf_t *id)
 {
     static const char hex[] = "0123456789ABCDEF";
-    buf_reset(&c->url);
-    if (buf_append_str(&c->url, c->base) < 0 || buf_append_str(&c->url, "/invocation/") < 0)
-        return -1;
-    const buf_t *id = &c->hdr.request_id;
-    for (size_t i = 0; i < id->len; i++) {
-        unsigned char ch = (unsigned char)id->data[i];
-        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-        if ((plain ? buf_append_char(&c->url, (char)ch) : buf_append(&c->url, esc, 3)) < 0)
+    /* "." and "..": nothing is copied as is, every dot escaped */
+    int dot_segment = (id->len == 1 || id->len == 2) && memcmp(id->data, "..", id->len) == 0;
+    size_t i = 0;
+    while (i < id->len) {
+        size_t run = i;
+        while (!dot_segment && run < id->len && unreserved((unsigned char)id->data[run]))
+            run++;
+        if (buf_append(url, id->data + i, run - i) < 0)
             return -1;
+        if (run == id->len)
+            break;
+        unsigned char ch = (unsigned char)id->data[run];
+        char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+        if (buf_append(url, esc, 3) < 0)
+            return -1;
+        i = run + 1;
     }
-    return buf_append_char(&c->url, '/') < 0 ? -1 : buf_append_str(&c->url, what);
+    return 0;
+}
+
+static int url_for(rapi_client *c, const char *what)
+{
+    buf_reset(&c->url);
+    if (buf_append_str(&c->url, c->base) < 0 || buf_append_str(&c->url, "/invocation/") < 0 ||
+        append_segment(&c->url, &c->hdr.request_id) < 0 || buf_append_char(&c->url, '/') < 0)
+        return -1;
+    return buf_append_str(&c->url, what);
 }
 
 static rapi_status post(rapi_client *c, const char *url, const char *data, size_t len,

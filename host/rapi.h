@@ -11,7 +11,8 @@
 typedef enum {
     RAPI_OK = 0,          /* a 2xx answer */
     RAPI_HTTP_ERROR,      /* an answer with another status: see c->status, c->reply */
-    RAPI_TRANSPORT_ERROR, /* no answer: refused, reset, closed mid-request; see c->errbuf */
+    RAPI_TRANSPORT_ERROR, /* no answer: refused, reset, closed mid-request or mid-reply
+                           * (a next reply cut off in its headers or body); see c->errbuf */
     RAPI_NO_REQUEST_ID,   /* next answered 2xx without Lambda-Runtime-Aws-Request-Id */
     RAPI_INTERRUPTED,     /* the wake-up callback asked to stop waiting (a signal handler raised) */
 } rapi_status;
@@ -26,6 +27,7 @@ typedef struct {
     buf_t request_id, deadline_ms, function_arn, trace_id, client_context,
         cognito_identity, tenant_id, invocation_id, content_type;
     int has_content_type;
+    int complete;         /* the blank line that ends the headers has arrived */
 } rapi_headers;
 
 typedef struct {
@@ -49,9 +51,15 @@ typedef struct {
 
 /* Takes one raw header line ("Name: value\r\n") of a next answer: known names are
  * matched case-insensitively and their values trimmed; a status line ("HTTP/1.1 200 OK")
- * clears what an earlier answer (e.g. a 100 Continue) left. -1 when out of memory. */
+ * clears what an earlier answer (e.g. a 100 Continue) left; the empty line sets
+ * h->complete. -1 when out of memory. */
 int rapi_headers_feed(rapi_headers *h, const char *line, size_t len);
 void rapi_headers_free(rapi_headers *h);
+
+/* The deadline header as ms since the epoch: ASCII digits only (values come trimmed), a
+ * number past LLONG_MAX read as LLONG_MAX; 0 when absent or not a plain decimal number
+ * (a sign, inner spaces, trailing junk), so get_remaining_time_in_millis() gives 0. */
+long long rapi_deadline_ms(const rapi_headers *h);
 
 /* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start. */
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent);

@@ -147,8 +147,7 @@ static void request_from_headers(const rapi_client *c, invoke_request *req)
     const rapi_headers *h = &c->hdr;
     memset(req, 0, sizeof *req);
     req->request_id = h->request_id.data;
-    /* A missing or unparsable deadline reads as 0: get_remaining_time_in_millis() is 0. */
-    req->deadline_ms = h->deadline_ms.len ? strtoll(h->deadline_ms.data, NULL, 10) : 0;
+    req->deadline_ms = rapi_deadline_ms(h); /* missing or unparsable: 0 */
     req->function_arn = h->function_arn.len ? h->function_arn.data : "";
     req->trace_id = header_or_null(&h->trace_id);
     req->client_context = header_or_null(&h->client_context);

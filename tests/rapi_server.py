@@ -10,7 +10,8 @@
 A real threaded HTTP/1.1 keep-alive server (standard library only). Request bodies may be
 sent with Content-Length or chunked (trailers are kept on the recorded request). Every reply
 carries Content-Length. `GET next` long-polls until an invocation is queued or the server
-closes. Scripted failures: respond_with(), close_connection_on(), delay().
+closes. Scripted failures: respond_with(), close_connection_on(), cut_next_reply(), delay().
+Request.path is the request target exactly as sent (still %-escaped, dot segments kept).
 """
 
 import http.client
@@ -46,6 +47,7 @@ ERROR_BODIES = {
 }
 
 ENDPOINTS = ("next", "response", "error", "init_error")
+CUT_PLACES = ("headers", "body")
 
 # Lambda accepts (and crops) big X-Ray cause headers; http.server would answer 431 to a header
 # line over 64 KiB, so allow long lines in this test process.
@@ -63,7 +65,7 @@ class Request(object):
 
     def __init__(self, method, path, headers, body, client_port, trailers=None, chunked=False):
         self.method = method
-        self.path = path
+        self.path = path                # the raw request target: %-escapes and dots as sent
         self.headers = headers          # dict, lowercase names
         self.body = body                # bytes
         self.client_port = client_port
@@ -235,6 +237,7 @@ class RuntimeAPIServer(object):
         self._invocations = {}
         self._scripted = {e: deque() for e in ENDPOINTS}   # [status, body, times]
         self._close_on = {e: 0 for e in ENDPOINTS}
+        self._cuts = deque()                # where the next replies to GET next are cut off
         self._delay = {e: 0.0 for e in ENDPOINTS}
         self._closed = False
         self._conns = set()
@@ -337,6 +340,17 @@ class RuntimeAPIServer(object):
         assert endpoint in ENDPOINTS, endpoint
         with self._cond:
             self._close_on[endpoint] += times
+
+    def cut_next_reply(self, at="headers", times=1):
+        """The next `times` replies to GET next start to deliver the queued invocation, then
+        the connection is closed mid-reply: at="headers" after the invocation's header lines,
+        before Content-Length and the blank line that ends the headers (so an HTTP client may
+        take the close as the end of a body-less reply); at="body" after the headers and half
+        the body that Content-Length announces. The invocation stays queued for the next
+        GET next."""
+        assert at in CUT_PLACES, at
+        with self._cond:
+            self._cuts.extend([at] * times)
 
     def delay(self, endpoint, seconds):
         """Every later request to `endpoint` waits `seconds` before it is answered."""
@@ -450,10 +464,14 @@ class RuntimeAPIServer(object):
                 if self._closed:
                     h.close_connection = True
                     return
-                inv = self._queue.popleft()
+                cut = self._cuts.popleft() if self._cuts else None
+                inv = self._queue[0] if cut else self._queue.popleft()
                 inv.delivered += 1
         if script is not None:
             h._reply(status, body)
+            return
+        if cut:
+            self._send_cut_reply(h, inv, cut)
             return
         try:
             if inv.chunked:
@@ -462,6 +480,22 @@ class RuntimeAPIServer(object):
                 h._reply(200, inv.body, inv.headers, content_type=None)
         except OSError:
             h.close_connection = True
+
+    @staticmethod
+    def _send_cut_reply(h, inv, at):
+        """A 200 reply for inv, cut off at `at` (see cut_next_reply), then the connection closed."""
+        lines = ["HTTP/1.1 200 OK"] + ["%s: %s" % nv for nv in inv.headers]
+        if at == "body":
+            lines += ["Content-Length: %d" % len(inv.body), ""]
+        data = "".join(line + "\r\n" for line in lines).encode("latin-1")
+        if at == "body":
+            data += inv.body[:len(inv.body) // 2]
+        h.close_connection = True
+        try:
+            h.wfile.write(data)
+            h.wfile.flush()
+        except OSError:
+            pass
 
     def _do_post(self, h, req, endpoint, rid):
         with self._cond:

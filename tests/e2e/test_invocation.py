@@ -205,6 +205,63 @@ def test_request_id_in_post_path(host_bin, rapi, tmp_task_root):
                         "8f5e6c1e-1111-2222-3333-444455556666/response")
 
 
+# A request id that is no UUID goes into the path as one %-escaped segment: "." and ".."
+# escaped too, as libcurl would remove them as dot segments (issue 8). Pairs (id, segment).
+ODD_REQUEST_IDS = [
+    (".", "%2E"), ("..", "%2E%2E"), ("...", "..."), ("x.y", "x.y"), ("a/b", "a%2Fb"),
+    ("../../init/error", "..%2F..%2Finit%2Ferror"), ("a?b", "a%3Fb"), ("a#b", "a%23b"),
+    ("50%", "50%25"), ("%2E%2E", "%252E%252E"), ("a b", "a%20b"), ("a;b+c", "a%3Bb%2Bc"),
+    ("A-Z_a~z.0-9", "A-Z_a~z.0-9"),
+]
+
+ODD_ID_APP = """
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("failing on purpose")
+    return context.aws_request_id
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["response", "error"])
+def test_request_id_escaped_as_one_path_segment(host_bin, rapi, tmp_task_root, fail):
+    write(tmp_task_root, "app.py", ODD_ID_APP)
+    events = [Ev({"fail": fail}, request_id=rid) for rid, _ in ODD_REQUEST_IDS]
+    proc, results = run_invokes(host_bin, rapi, tmp_task_root, "app.handler", events)
+    kind = "error" if fail else "response"
+    for (rid, segment), res in zip(ODD_REQUEST_IDS, results):
+        assert res.path == "/2018-06-01/runtime/invocation/%s/%s" % (segment, kind), rid
+        assert res.kind == kind and res.status == 202, res
+        if not fail:
+            assert res.json() == rid
+    assert [r.request_id for r in rapi.results] == [rid for rid, _ in ODD_REQUEST_IDS]
+
+
+LLONG_MAX = 2 ** 63 - 1
+
+# Deadline headers that are no plain decimal number read as 0; past 64 bits, as the largest
+# 64-bit value (issue 8: the subtraction once overflowed). Pairs (header, deadline).
+ODD_DEADLINES = [
+    ("-99999999999999999999", 0), ("-1", 0), ("+5", 0), ("12 34", 0), ("0x10", 0),
+    ("1800000000000abc", 0), ("1.8e12", 0), ("99999999999999999999", LLONG_MAX),
+    ("9223372036854775808", LLONG_MAX), ("9223372036854775807", LLONG_MAX),
+]
+
+
+def test_out_of_range_or_malformed_deadline(host_bin, rapi, tmp_task_root):
+    copy_handlers(tmp_task_root)
+    events = [Ev({}, headers={"Lambda-Runtime-Deadline-Ms": v}) for v, _ in ODD_DEADLINES]
+    before = int(time.time() * 1000)
+    proc, results = run_invokes(host_bin, rapi, tmp_task_root, "probe.context_info", events)
+    after = int(time.time() * 1000)
+    for (value, deadline), res in zip(ODD_DEADLINES, results):
+        c = res.json()
+        assert (c["deadline"], c["remaining_type"]) == (deadline, "int"), (value, c)
+        if deadline == 0:
+            assert c["remaining"] == 0, (value, c)
+        else:
+            assert deadline - after <= c["remaining"] <= deadline - before, (value, c)
+
+
 # -------------------------------------------------------------------------------------------
 # The context object (awslambdaric.md §7)
 

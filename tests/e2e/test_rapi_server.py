@@ -213,6 +213,54 @@ def test_close_connection_on(rapi):
     assert json.loads(body) == {"k": 2}
 
 
+def raw_next(srv):
+    """GET next on a raw socket: every byte the server sent before it closed."""
+    host, port = srv.address.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"GET %s/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n" % BASE.encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_cut_next_reply(rapi):
+    rapi.cut_next_reply("headers")
+    rapi.cut_next_reply("body")
+    rid = rapi.enqueue({"k": "0123456789"})
+    event = json.dumps({"k": "0123456789"}).encode()
+    cut = raw_next(rapi)
+    assert cut.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nLambda-Runtime-Aws-Request-Id: %s\r\n" % rid.encode() in cut
+    assert cut.endswith(b"\r\n") and b"\r\n\r\n" not in cut
+    assert b"content-length" not in cut.lower()
+    head, blank, body = raw_next(rapi).partition(b"\r\n\r\n")
+    assert blank and b"\r\nContent-Length: %d" % len(event) in head
+    assert body == event[:len(event) // 2]
+    # the invocation stayed queued: the next GET next gets all of it
+    r, body = get_next(conn(rapi))
+    assert r.status == 200 and body == event
+    assert r.getheader("Lambda-Runtime-Aws-Request-Id") == rid
+
+
+def test_request_path_recorded_as_sent(rapi):
+    # Request.path keeps %-escapes and dot segments, so a test sees the URL host sent.
+    rid = rapi.enqueue({}, request_id="a/./b ..")
+    c = conn(rapi)
+    get_next(c)
+    path = BASE + "/invocation/a%2F%2E%2Fb%20%2E%2E/response"
+    c.request("POST", path, body=b"1")
+    r = c.getresponse()
+    assert r.status == 202 and r.read() == b'{"status":"OK"}'
+    res = rapi.wait_for_result(rid, 2)
+    assert res.path == path and res.request_id == "a/./b .."
+    c.request("POST", BASE + "/invocation/./../response", body=b"1")
+    c.getresponse().read()
+    assert rapi.requests[-1].path == BASE + "/invocation/./../response"
+
+
 def test_delay(rapi):
     rapi.delay("next", 0.5)
     rapi.enqueue({})

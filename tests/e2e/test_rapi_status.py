@@ -1,6 +1,7 @@
 """Runtime API status codes and transport failures (runtime-api.md §1, §8 item 5;
 awslambdaric.md §3.6)."""
 
+import re
 import socket
 import time
 
@@ -95,6 +96,37 @@ def test_next_connection_keeps_closing_exits_nonzero(host_bin, rapi, app):
     assert 2 <= n <= 20, n
     out = proc.output_text()
     assert "next" in out.lower(), out
+
+
+@pytest.mark.parametrize("at", ["headers", "body"])
+def test_next_reply_cut_off_once_is_retried(host_bin, rapi, app, at):
+    # issue 8: a next reply cut off before the end of its headers (or of the body its
+    # Content-Length announces) is a lost connection, retried; the invocation runs once,
+    # with its own event, and nothing is posted for the cut-off reply.
+    rapi.cut_next_reply(at, times=1)
+    proc, (res,) = run_invokes(host_bin, rapi, app, "app.handler", [{"n": 7}])
+    assert (res.kind, res.status, res.json()) == ("response", 202, {"ok": 7}), res
+    rapi.wait_for_next_calls(3)  # parked on the next invocation: nothing else is coming
+    assert rapi.results == [res]
+    assert proc.poll() is None and proc.output_text() == ""
+
+
+@pytest.mark.parametrize("at", ["headers", "body"])
+def test_next_reply_always_cut_off_exits_1(host_bin, rapi, app, at):
+    # issue 8 / awslambdaric.md §3.6: as a dropped GET next, 3 retries (0.1, 0.2, 0.4 s),
+    # then exit 1 with the official log line; nothing is run or posted.
+    rapi.cut_next_reply(at, times=1000)
+    rapi.enqueue({"n": 1})
+    proc = start_host(host_bin, rapi, app, "app.handler")
+    assert proc.wait_exit(15) == 1
+    nexts = [r.time for r in rapi.requests if r.endpoint == "next"]
+    assert len(nexts) == 4, nexts
+    gaps = [b - a for a, b in zip(nexts, nexts[1:])]
+    assert all(gap >= pause - 0.01 for gap, pause in zip(gaps, (0.1, 0.2, 0.4))), gaps
+    assert rapi.results == []
+    out = proc.stdout_text()
+    assert re.fullmatch(r"\[ERROR\] \[\d+\] LAMBDA_RUNTIME Failed to get next invocation\. "
+                        r"No Response from endpoint \(.+\)\n", out), out
 
 
 def test_connection_refused_exits_nonzero(host_bin, rapi, app):

@@ -1,5 +1,6 @@
 /* context: the LambdaContext that invoke_begin(...) builds (spec §7),
  * the _X_AMZN_TRACE_ID side effect (§3.3) and the header-JSON faults (§3.5). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -278,6 +279,53 @@ START_TEST(remaining_time_clamped_at_zero)
 }
 END_TEST
 
+START_TEST(remaining_time_never_overflows)
+{
+    /* issue 8: a deadline at the ends of the 64-bit range once overflowed the subtraction */
+    start("r", LLONG_MIN, "", NULL, NULL, NULL, NULL);
+    ck_assert_py("ctx.get_remaining_time_in_millis() == 0");
+    start("r", LLONG_MIN + 1, "", NULL, NULL, NULL, NULL);
+    ck_assert_py("ctx.get_remaining_time_in_millis() == 0");
+    start("r", LLONG_MAX, "", NULL, NULL, NULL, NULL);
+    ck_assert_int_eq(unit_py_exec("import time\n"
+                                  "before = int(time.time() * 1000)\n"
+                                  "left = ctx.get_remaining_time_in_millis()\n"
+                                  "after = int(time.time() * 1000)\n"),
+                     0);
+    ck_assert_py("type(left) is int and 2**63 - 1 - after <= left <= 2**63 - 1 - before");
+    /* a deadline that is no C long long is computed as the official Python does */
+    ck_assert_int_eq(unit_py_exec("import hostrt_bootstrap as hb\n"
+                                  "def left_of(deadline):\n"
+                                  "    before = int(time.time() * 1000)\n"
+                                  "    left = hb.LambdaContext('id', None, None, deadline)"
+                                  ".get_remaining_time_in_millis()\n"
+                                  "    after = int(time.time() * 1000)\n"
+                                  "    return left, deadline - after, deadline - before\n"
+                                  "big = left_of(10**30)\n"
+                                  "edge = left_of(2**63)\n"
+                                  "fut = left_of(time.time() * 1000 + 60000)\n"),
+                     0);
+    ck_assert_py("type(big[0]) is int and big[1] <= big[0] <= big[2]");
+    ck_assert_py("type(edge[0]) is int and edge[1] <= edge[0] <= edge[2]");
+    ck_assert_py("type(fut[0]) is float and fut[1] <= fut[0] <= fut[2]");
+    ck_assert_py("hb.LambdaContext('id', None, None, -10**30).get_remaining_time_in_millis() == 0");
+    ck_assert_py("type(hb.LambdaContext('id', None, None, -10**30)"
+                 ".get_remaining_time_in_millis()) is int");
+    ck_assert_py("type(hb.LambdaContext('id', None, None, 1.5)"
+                 ".get_remaining_time_in_millis()) is int");
+    ck_assert_py("hb.LambdaContext('id', None, None, True).get_remaining_time_in_millis() == 0");
+    /* a deadline the subtraction rejects raises as in Python */
+    ck_assert_int_eq(unit_py_exec("try:\n"
+                                  "    hb.LambdaContext('id', None, None, None)"
+                                  ".get_remaining_time_in_millis()\n"
+                                  "    raised = None\n"
+                                  "except TypeError as e:\n"
+                                  "    raised = str(e)\n"),
+                     0);
+    ck_assert_py("raised == \"unsupported operand type(s) for -: 'NoneType' and 'int'\"");
+}
+END_TEST
+
 START_TEST(trace_id_set_and_removed)
 {
     clean_env();
@@ -359,11 +407,33 @@ static void invoke_once(void *unused)
     PyErr_Clear();
 }
 
+/* get_remaining_time_in_millis() on each context of the tuple, errors cleared. */
+static void remaining_of_each(void *contexts)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE((PyObject *)contexts); i++) {
+        PyObject *ctx = PyTuple_GET_ITEM((PyObject *)contexts, i);
+        PyObject *r = PyObject_CallMethod(ctx, "get_remaining_time_in_millis", NULL);
+        if (!r)
+            PyErr_Clear();
+        Py_XDECREF(r);
+    }
+}
+
 START_TEST(no_reference_leaks)
 {
     Py_ssize_t growth = unit_py_growth(invoke_once, NULL, 1000);
     unit_py_exec("import os; os.environ.pop('_X_AMZN_TRACE_ID', None)");
     ck_assert_msg(growth < 100, "invoke_begin keeps %zd blocks after 1000 calls", growth);
+    /* the Python-arithmetic path of the remaining time, its error path included */
+    ck_assert_int_eq(unit_py_exec("import hostrt_bootstrap as hb, time\n"
+                                  "odd = tuple(hb.LambdaContext('id', None, None, d) for d in "
+                                  "(10**30, -10**30, time.time() * 1000 + 9e6, 2**63, None))\n"),
+                     0);
+    PyObject *odd = unit_py_eval("odd");
+    ck_assert_ptr_nonnull(odd);
+    growth = unit_py_growth(remaining_of_each, odd, 1000);
+    Py_DECREF(odd);
+    ck_assert_msg(growth < 100, "get_remaining_time_in_millis keeps %zd blocks", growth);
 }
 END_TEST
 
@@ -382,6 +452,7 @@ static Suite *context_suite(void)
     tcase_add_test(tc, invalid_cognito_identity_json);
     tcase_add_test(tc, repr_exactly_as_official);
     tcase_add_test(tc, remaining_time_clamped_at_zero);
+    tcase_add_test(tc, remaining_time_never_overflows);
     tcase_add_test(tc, trace_id_set_and_removed);
     tcase_add_test(tc, official_class_surface);
     tcase_add_test(tc, no_reference_leaks);

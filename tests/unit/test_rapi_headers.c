@@ -1,6 +1,9 @@
 /* rapi_headers_feed: the header lines of a GET next answer, as libcurl hands them over
  * (one raw line per call, CRLF included, not NUL-terminated), against spec §3.1/§3.2:
- * names matched case-insensitively, values trimmed, an empty value read as absent. */
+ * names matched case-insensitively, values trimmed, an empty value read as absent; the
+ * end of the headers noted; the deadline read as a plain decimal number. */
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rapi.h"
@@ -202,6 +205,74 @@ START_TEST(free_releases_and_resets)
 }
 END_TEST
 
+START_TEST(end_of_headers_marks_complete)
+{
+    /* a reply cut off before the blank line must be told from a whole one (issue 8) */
+    ck_assert_int_eq(h.complete, 0);
+    feed("HTTP/1.1 200 OK\r\n");
+    feed("Lambda-Runtime-Aws-Request-Id: rid\r\n");
+    feed("Content-Type: application/json\r\n");
+    ck_assert_int_eq(h.complete, 0);
+    ck_assert_int_eq(feed("\r\n"), 0);
+    ck_assert_int_eq(h.complete, 1);
+    ck_assert_header(h.request_id, "rid");
+    /* an interim answer's blank line does not count for the final answer */
+    feed("HTTP/1.1 100 Continue\r\n");
+    ck_assert_int_eq(h.complete, 0);
+    feed("\r\n");
+    feed("HTTP/1.1 200 OK\r\n");
+    ck_assert_int_eq(h.complete, 0);
+    feed("\n"); /* a bare LF ends the headers too */
+    ck_assert_int_eq(h.complete, 1);
+    /* lines that only end in CR LF are no blank line */
+    feed("HTTP/1.1 200 OK\r\n");
+    feed(" \r\n");
+    feed("\r");
+    ck_assert_int_eq(h.complete, 0);
+}
+END_TEST
+
+static long long deadline_of(const char *value)
+{
+    char line[128];
+    snprintf(line, sizeof line, "Lambda-Runtime-Deadline-Ms: %s\r\n", value);
+    feed(line);
+    return rapi_deadline_ms(&h);
+}
+
+START_TEST(deadline_parsed_and_clamped)
+{
+    ck_assert_int_eq(rapi_deadline_ms(&h), 0); /* absent */
+    ck_assert_int_eq(deadline_of("1542409706888"), 1542409706888LL);
+    ck_assert_int_eq(deadline_of("  1542409706888 \t"), 1542409706888LL); /* trimmed */
+    ck_assert_int_eq(deadline_of("0"), 0);
+    ck_assert_int_eq(deadline_of("0001"), 1);
+    ck_assert_int_eq(deadline_of(""), 0);
+    /* past 64 bits: the largest value, never a wrapped one */
+    ck_assert_int_eq(deadline_of("9223372036854775806"), LLONG_MAX - 1);
+    ck_assert_int_eq(deadline_of("9223372036854775807"), LLONG_MAX);
+    ck_assert_int_eq(deadline_of("9223372036854775808"), LLONG_MAX);
+    ck_assert_int_eq(deadline_of("99999999999999999999"), LLONG_MAX);
+    ck_assert_int_eq(deadline_of("184467440737095516160000"), LLONG_MAX);
+    /* not a plain decimal number: 0 */
+    ck_assert_int_eq(deadline_of("-99999999999999999999"), 0);
+    ck_assert_int_eq(deadline_of("-1"), 0);
+    ck_assert_int_eq(deadline_of("+5"), 0);
+    ck_assert_int_eq(deadline_of("12 34"), 0);
+    ck_assert_int_eq(deadline_of("1542409706888abc"), 0);
+    ck_assert_int_eq(deadline_of("0x10"), 0);
+    ck_assert_int_eq(deadline_of("1.5"), 0);
+    ck_assert_int_eq(deadline_of("\xd9\xa1"), 0); /* ARABIC-INDIC DIGIT ONE */
+    static const char nul[] = "Lambda-Runtime-Deadline-Ms: 12\0""34\r\n";
+    ck_assert_int_eq(rapi_headers_feed(&h, nul, sizeof nul - 1), 0);
+    ck_assert_int_eq(rapi_deadline_ms(&h), 0);
+    /* a later answer without the header: 0 again */
+    deadline_of("77");
+    feed("HTTP/1.1 200 OK\r\n");
+    ck_assert_int_eq(rapi_deadline_ms(&h), 0);
+}
+END_TEST
+
 START_TEST(client_init_and_free)
 {
     rapi_client c;
@@ -233,6 +304,8 @@ static Suite *rapi_suite(void)
     tcase_add_test(tc, content_type_presence_flag);
     tcase_add_test(tc, duplicate_header_last_wins);
     tcase_add_test(tc, free_releases_and_resets);
+    tcase_add_test(tc, end_of_headers_marks_complete);
+    tcase_add_test(tc, deadline_parsed_and_clamped);
     suite_add_tcase(s, tc);
     TCase *client = tcase_create("rapi_init");
     tcase_add_test(client, client_init_and_free);
