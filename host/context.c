@@ -93,6 +93,7 @@ static int set_item_steal(PyObject *dict, PyObject *key, PyObject *value)
     return rc;
 }
 
+/* New reference. */
 static PyObject *empty_identity(void)
 {
     if (!cognito_identity_type) {
@@ -208,12 +209,14 @@ static PyObject *get_remaining_time_in_millis(PyObject *op, PyObject *unused)
     return res;
 }
 
+/* New reference. */
 static PyObject *context_log_method(PyObject *op, PyObject *msg)
 {
     (void)op;
     return PyObject_CallOneArg(context_log, msg);
 }
 
+/* New reference. */
 static PyObject *context_repr(PyObject *op)
 {
     static const char *const names[] = {
@@ -299,6 +302,7 @@ static PyType_Spec context_spec = {
 static PyTypeObject *context_type;
 
 /* _host._context_helpers(CognitoIdentity, make_client_context, make_identity, log, environ) */
+/* New reference. */
 static PyObject *set_helpers(PyObject *self, PyObject *args)
 {
     (void)self;

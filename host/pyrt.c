@@ -22,6 +22,7 @@ static PyObject *embedded_cache;
 static PyObject *last_resort;
 
 /* _host.dumps(obj) -> bytes: the response marshaller, for the Python half's documents. */
+/* New reference. */
 static PyObject *host_dumps(PyObject *self, PyObject *obj)
 {
     (void)self;
@@ -33,10 +34,11 @@ static PyObject *host_dumps(PyObject *self, PyObject *obj)
     return res;
 }
 
-static PyObject *load_embedded(const char *name);
+static PyObject *load_embedded(const char *name); /* New reference. */
 
 /* _host.load_embedded(name): one of host's embedded Python modules (they are loaded when
  * first needed, not at start-up). */
+/* New reference. */
 static PyObject *host_load_embedded(PyObject *self, PyObject *name)
 {
     (void)self;
@@ -45,12 +47,14 @@ static PyObject *host_load_embedded(PyObject *self, PyObject *name)
 }
 
 /* _host.request_id(), _host.tenant_id(): the invocation's stamps for log records. */
+/* New reference. */
 static PyObject *host_request_id(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
     return Py_NewRef(invoke_current_request_id());
 }
 
+/* New reference. */
 static PyObject *host_tenant_id(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;

@@ -25,7 +25,7 @@ typedef struct {
     "{\"errorMessage\": \"host could not build the error document; see the log\", "        \
     "\"errorType\": \"Runtime.HostError\", \"requestId\": \"\", \"stackTrace\": []}"
 
-/* The `_host` module's init function, registered with PyImport_AppendInittab. New ref. */
+/* The `_host` module's init function, registered with PyImport_AppendInittab. New reference. */
 PyObject *pyrt_init_host_module(void);
 
 /* Loads bootstrap.py's bytecode and resolves its entry points. -1 with a Python error. */
