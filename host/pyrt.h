@@ -1,7 +1,13 @@
 /* pyrt: the Python half of the runtime (host/py/ modules, linked in as bytecode), the `_host`
  * built-in module it uses, and the C side's access to it: the handler import, the error
  * documents (host/py/errors.py is their one home) and how an uncaught exception ends the
- * process. Every field is a strong reference owned by the pyrt_t, released by pyrt_unload. */
+ * process. Every field is a strong reference owned by the pyrt_t, released by pyrt_unload.
+ *
+ * Out of memory, host's one policy: an allocation that fails while Python runs becomes a
+ * MemoryError where it failed and travels the ordinary error path, so an invocation still
+ * ends with a document to post (at worst PYRT_LAST_RESORT_ERROR, made at load time);
+ * before Python starts, a failed allocation is a usage error (exit 2). tests/unit/test_oom.c
+ * fails every allocation in turn to prove it. */
 #ifndef HOST_PYRT_H
 #define HOST_PYRT_H
 
