@@ -1,6 +1,6 @@
 /* host: a native AWS Lambda runtime for Python. This file only wires the pieces:
  * cli (arguments) -> local_prepare (local mode) -> interp (CPython) -> pyrt (the
- * Python half) -> runtime_run or local_run. */
+ * Python half) -> runtime_run or local_run; or pymain (host as python3). */
 #include <Python.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "crash.h"
 #include "interp.h"
 #include "local.h"
+#include "pymain.h"
 #include "pyrt.h"
 #include "runtime.h"
 #include "workers.h"
@@ -50,6 +51,8 @@ static int setup_python(const host_options *o, const char *argv0, pyrt_t *rt)
 
 int main(int argc, char **argv)
 {
+    if (pymain_wanted(argc, argv))
+        return pymain_run(argc, argv);
     double started = local_now_ms();
     host_options o;
     if (cli_parse(argc, argv, &o) < 0) {
