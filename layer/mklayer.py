@@ -149,8 +149,18 @@ def compile_tree(root, prefix_in_layer):
         log(f"note: some files under {root} did not compile (see above)")
 
 
+def _links_inside(path, root):
+    """True for a symlink to a file inside root (the layer's bin/python3 -> ../bootstrap).
+    Other symlinks are followed: the zip holds a copy of what they point to."""
+    if not os.path.islink(path) or os.path.isabs(os.readlink(path)):
+        return False
+    target = os.path.realpath(path)
+    return os.path.isfile(target) and target.startswith(os.path.realpath(root) + os.sep)
+
+
 def write_zip(src_dir, zip_path):
-    """Zips src_dir's contents (sorted, fixed timestamps, Unix modes kept)."""
+    """Zips src_dir's contents (sorted, fixed timestamps, Unix modes and in-tree symlinks
+    kept)."""
     os.makedirs(os.path.dirname(os.path.abspath(zip_path)), exist_ok=True)
     tmp = zip_path + ".tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
@@ -167,7 +177,7 @@ def write_zip(src_dir, zip_path):
                 arc = os.path.normpath(os.path.join(rel_dir, name))
                 info = zipfile.ZipInfo(arc, ZIP_DATE)
                 info.create_system = 3
-                if os.path.islink(path):
+                if _links_inside(path, src_dir):
                     # Stored as a symlink (what `zip -y` writes): the target is the data.
                     info.external_attr = (stat.S_IFLNK | 0o777) << 16
                     z.writestr(info, os.readlink(path))
@@ -188,6 +198,8 @@ def unpack(zip_path, dest):
             if stat.S_ISLNK(info.external_attr >> 16):
                 path = os.path.join(dest, info.filename)
                 os.makedirs(os.path.dirname(path), exist_ok=True)
+                if os.path.lexists(path):
+                    os.remove(path)   # as extract() overwrites a file
                 os.symlink(z.read(info).decode(), path)
                 continue
             path = z.extract(info, dest)
