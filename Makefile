@@ -1,5 +1,5 @@
 # host: a native AWS Lambda runtime for Python.
-# `make` builds build/host; `make check` runs every test; `make demo` runs the store locally.
+# `make` builds build/host (and build/python3, a link to it); `make check` runs every test; `make demo` runs the store locally.
 # PYTHON chooses the interpreter that host embeds and that the tests run under.
 
 PYTHON      ?= /usr/bin/python3
@@ -31,13 +31,17 @@ HOST_PY     := $(wildcard host/py/*.py)
 
 .PHONY: all deps check unit demo bench layer layer-native install clean FORCE
 
-all: $(BUILD)/host
+all: $(BUILD)/host $(BUILD)/python3
 
 deps:
 	@bash scripts/deps.sh build
 
 $(BUILD)/host: $(HOST_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# host started as python3 is the interpreter (host/pymain.c); sys.executable names this link.
+$(BUILD)/python3: | $(BUILD)/host
+	ln -sfn host $@
 
 # -MMD -MP: each object depends on exactly the headers it includes (build/obj/*.d).
 $(BUILD)/obj/%.o: host/%.c $(BUILD)/python.stamp | $(BUILD)/obj
@@ -85,9 +89,12 @@ layer:
 layer-native: all
 	PYTHON=$(PYTHON) bash layer/build-native.sh
 
+# python3 (a link to host, for sys.executable) goes to lib/host/, off PATH, so the machine's
+# own python3 is not shadowed; host looks for it there (host/interp.c).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/host
 	install -m 0755 $(BUILD)/host $(DESTDIR)$(PREFIX)/bin/host
+	ln -sfn ../../bin/host $(DESTDIR)$(PREFIX)/lib/host/python3
 
 clean:
 	rm -rf $(BUILD) dist

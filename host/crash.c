@@ -1,4 +1,7 @@
+/* crash: reporting a fatal signal of the interpreter (async-signal-safe). */
 #include "crash.h"
+
+#include "diag.h"
 
 #include <netdb.h>
 #include <signal.h>
@@ -15,6 +18,8 @@ static int result_fd = -1;
 static const char *volatile current_request;
 
 static const int fatal_signals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
+static pid_t installed_by; /* the process whose invocation a crash reports */
+static int say_why;        /* host's own line on stderr (diag.h: local mode, HOST_DEBUG=1) */
 
 void crash_set_request(const char *request_id)
 {
@@ -128,12 +133,16 @@ static void post_error(const char *rid, const char *body, size_t len)
 static void on_fatal_signal(int sig)
 {
     static char body[1024];
-    const char *rid = current_request;
-    static const char head[] = "host: the Python process died of a fatal signal: ";
-    write_all(2, head, sizeof head - 1);
-    const char *words = signal_words(sig);
-    write_all(2, words, strlen(words));
-    write_all(2, "\n", 1);
+    /* A child forked by the handler (multiprocessing's fork) inherits these handlers; its
+     * crash is not the invocation's. */
+    const char *rid = getpid() == installed_by ? current_request : NULL;
+    if (say_why) {
+        static const char head[] = "host: the Python process died of a fatal signal: ";
+        write_all(2, head, sizeof head - 1);
+        const char *words = signal_words(sig);
+        write_all(2, words, strlen(words));
+        write_all(2, "\n", 1);
+    }
     if (rid) {
         size_t n = error_body(body, sizeof body, rid, sig);
         if (result_fd >= 0) {
@@ -169,6 +178,8 @@ static void resolve_endpoint(const char *endpoint)
 void crash_install(const char *endpoint, int fd)
 {
     result_fd = fd;
+    installed_by = getpid();
+    say_why = diag_on();
     if (endpoint && *endpoint)
         resolve_endpoint(endpoint);
     struct sigaction sa;

@@ -13,7 +13,7 @@ void diag_enable(void)
     enabled = 1;
 }
 
-static int diag_on(void)
+int diag_on(void)
 {
     if (enabled < 0) {
         const char *v = getenv("HOST_DEBUG");

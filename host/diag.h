@@ -8,6 +8,9 @@
 /* Local mode calls this; otherwise HOST_DEBUG=1 (read once, at the first diag) decides. */
 void diag_enable(void);
 
+/* Whether diagnostics are on. */
+int diag_on(void);
+
 /* "host: <message>\n" on stderr when diagnostics are on. */
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,9 +1,11 @@
+/* interp: CPython start-up for host's own modes, the layer's home, sys.executable. */
 #include "interp.h"
 
 #include <Python.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pyrt.h"
@@ -11,6 +13,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define STDLIB_LANDMARK "lib/python" STR(PY_MAJOR_VERSION) "." STR(PY_MINOR_VERSION) "/os.py"
+#define SELF_EXE "/proc/self/exe"
 
 static char home[PATH_MAX];
 
@@ -19,22 +22,102 @@ const char *interp_home(void)
     return home[0] ? home : NULL;
 }
 
+/* The directory of host's own binary (the kernel's path: symlinks resolved) into dir;
+ * -1 when it cannot be read. */
+static int self_dir(char *dir, size_t n)
+{
+    ssize_t len = readlink(SELF_EXE, dir, n - 1);
+    if (len <= 0)
+        return -1;
+    dir[len] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
 /* Sets `home` to the executable's directory if it carries its own stdlib. */
 static void find_relocated_home(void)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    char dir[PATH_MAX];
+    if (self_dir(dir, sizeof dir) < 0)
         return;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
-    *slash = '\0';
     char landmark[PATH_MAX + sizeof STDLIB_LANDMARK + 1];
-    snprintf(landmark, sizeof landmark, "%s/%s", exe, STDLIB_LANDMARK);
+    snprintf(landmark, sizeof landmark, "%s/%s", dir, STDLIB_LANDMARK);
     if (access(landmark, R_OK) == 0)
-        snprintf(home, sizeof home, "%s", exe);
+        snprintf(home, sizeof home, "%s", dir);
+}
+
+PyStatus interp_config_home(PyConfig *config)
+{
+    find_relocated_home();
+    if (!home[0])
+        return PyStatus_Ok();
+    PyStatus status = PyConfig_SetBytesString(config, &config->home, home);
+    if (PyStatus_Exception(status))
+        return status;
+    /* The layer keeps everything under lib/, whatever the building distribution calls
+     * it (AL2023's python3.11 says lib64). */
+    return PyConfig_SetString(config, &config->platlibdir, L"lib");
+}
+
+/* Where a python3 entry may sit, relative to the directory of host's binary: beside it
+ * (make's build/python3), in bin/ beside it (the layer's /opt/bin/python3, on Lambda's
+ * PATH), and make install's $(PREFIX)/lib/host/python3 for $(PREFIX)/bin/host, which
+ * stays off PATH so the machine's own python3 is never shadowed. `up` directories are
+ * dropped from the end of DIR first (a lexical "..": the entry itself is a symlink, so
+ * realpath would name host). */
+static const struct {
+    int up;
+    const char *name;
+} PYTHON_ENTRIES[] = {{0, "python3"}, {0, "bin/python3"}, {1, "lib/host/python3"}};
+
+/* 1 when path is the file st describes. */
+static int is_same_file(const char *path, const struct stat *st)
+{
+    struct stat other;
+    return stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+void interp_python_entry(char *out, size_t n)
+{
+    out[0] = '\0';
+    struct stat self;
+    char dir[PATH_MAX];
+    if (stat(SELF_EXE, &self) < 0 || self_dir(dir, sizeof dir) < 0)
+        return;
+    for (size_t i = 0; i < sizeof PYTHON_ENTRIES / sizeof PYTHON_ENTRIES[0]; i++) {
+        char base[PATH_MAX];
+        snprintf(base, sizeof base, "%s", dir);
+        for (int up = 0; up < PYTHON_ENTRIES[i].up; up++) {
+            char *slash = strrchr(base, '/');
+            if (slash)
+                *slash = '\0';
+        }
+        int len = snprintf(out, n, "%s/%s", base, PYTHON_ENTRIES[i].name);
+        if (len > 0 && (size_t)len < n && is_same_file(out, &self))
+            return;
+    }
+    out[0] = '\0';
+}
+
+int interp_set_executable(void)
+{
+    char entry[PATH_MAX];
+    interp_python_entry(entry, sizeof entry);
+    PyObject *path = PyUnicode_DecodeFSDefault(entry);
+    if (!path)
+        return -1;
+    int rc = -1;
+    if (PySys_SetObject("executable", path) < 0)
+        goto done;
+    if (PySys_SetObject("_base_executable", path) < 0)
+        goto done;
+    rc = 0;
+done:
+    Py_DECREF(path);
+    return rc;
 }
 
 static int check(PyStatus status, PyConfig *config, const char *what)
@@ -68,21 +151,24 @@ int interp_start(const char *argv0)
     char *argv[] = {(char *)argv0, NULL};
     if (check(PyConfig_SetBytesArgv(&config, 1, argv), &config, "argv") < 0)
         return -1;
-    find_relocated_home();
+    if (check(interp_config_home(&config), &config, "home") < 0)
+        return -1;
     if (home[0]) {
         /* A layer has no sitecustomize, no user site and no .pth files in its stdlib
          * site-packages: bootstrap.py does the rest of site's work for a fraction of
          * its start-up cost (see _site_for_layer). */
         config.site_import = 0;
-        if (check(PyConfig_SetBytesString(&config, &config.home, home), &config, "home") < 0)
-            return -1;
-        /* The layer keeps everything under lib/, whatever the building distribution
-         * calls it (AL2023's python3.11 says lib64). */
-        if (check(PyConfig_SetString(&config, &config.platlibdir, L"lib"), &config, "platlibdir") < 0)
-            return -1;
     }
     if (check(Py_InitializeFromConfig(&config), &config, "init") < 0)
         return -1;
     PyConfig_Clear(&config);
+    /* Set after start-up, not through config.executable, which CPython would also use
+     * to look for its prefix. */
+    if (interp_set_executable() < 0) {
+        PyErr_Print();
+        fprintf(stderr, "host: cannot set sys.executable\n");
+        Py_FinalizeEx();
+        return -1;
+    }
     return 0;
 }

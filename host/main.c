@@ -1,6 +1,7 @@
 /* host: a native AWS Lambda runtime for Python. This file only wires the pieces:
  * cli (arguments) -> local mode (local.c) or runtime mode (workers.c, runtime.c), each of
- * which runs a session (session.c: interpreter, handler import, loop). */
+ * which runs a session (session.c: interpreter, handler import, loop); or pymain (host
+ * started as python3 is the interpreter). */
 #include <Python.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "crash.h"
 #include "local.h"
+#include "pymain.h"
 #include "runtime.h"
 #include "workers.h"
 
@@ -37,6 +39,8 @@ static int run_runtime(const host_options *o, const char *argv0)
 
 int main(int argc, char **argv)
 {
+    if (pymain_wanted(argc, argv))
+        return pymain_run(argc, argv);
     double started = local_now_ms();
     host_options o;
     int rc;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Lambda layer from this machine's Python, for local smoke tests (`make layer-native`).
 #
-#   dist/host-layer-native.zip    bootstrap (= build/host), lib/ (libpython + shared libs),
+#   dist/host-layer-native.zip    bootstrap (= build/host), bin/python3 (a symlink to ../bootstrap,
+#                                 stored as a symlink), lib/ (libpython + shared libs),
 #                                 lib/python3.X/ (stdlib), python/lib/python3.X/site-packages/ (boto3)
 #   dist/host-layer-native.json   what went in (shared libraries, packages)
 #   dist/functions/NAME.zip       the function zips listed in layer/functions.txt

@@ -12,6 +12,8 @@ lib-dynload and libpython are what the layer carries, and it byte-compiles them,
 
 The layer, unpacked at /opt by Lambda:
   bootstrap                       host itself (an ELF, no shell script in front of it)
+  bin/python3                     a symlink to ../bootstrap: host started as python3 is the
+                                  interpreter; sys.executable names it (/opt/bin is on PATH)
   lib/libpython3.X.so.1.0         and every other non-glibc shared library that bootstrap
   lib/lib*.so.*                   and the stdlib's extension modules need (found with ldd)
   lib/python3.X/                  the standard library (tests, IDLE, tkinter, ensurepip pruned)
@@ -147,8 +149,18 @@ def compile_tree(root, prefix_in_layer):
         log(f"note: some files under {root} did not compile (see above)")
 
 
+def _links_inside(path, root):
+    """True for a symlink to a file inside root (the layer's bin/python3 -> ../bootstrap).
+    Other symlinks are followed: the zip holds a copy of what they point to."""
+    if not os.path.islink(path) or os.path.isabs(os.readlink(path)):
+        return False
+    target = os.path.realpath(path)
+    return os.path.isfile(target) and target.startswith(os.path.realpath(root) + os.sep)
+
+
 def write_zip(src_dir, zip_path):
-    """Zips src_dir's contents (sorted, fixed timestamps, Unix modes kept)."""
+    """Zips src_dir's contents (sorted, fixed timestamps, Unix modes and in-tree symlinks
+    kept)."""
     os.makedirs(os.path.dirname(os.path.abspath(zip_path)), exist_ok=True)
     tmp = zip_path + ".tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
@@ -163,9 +175,14 @@ def write_zip(src_dir, zip_path):
             for name in sorted(filenames):
                 path = os.path.join(dirpath, name)
                 arc = os.path.normpath(os.path.join(rel_dir, name))
-                mode = 0o755 if os.stat(path).st_mode & 0o111 else 0o644
                 info = zipfile.ZipInfo(arc, ZIP_DATE)
                 info.create_system = 3
+                if _links_inside(path, src_dir):
+                    # Stored as a symlink (what `zip -y` writes): the target is the data.
+                    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                    z.writestr(info, os.readlink(path))
+                    continue
+                mode = 0o755 if os.stat(path).st_mode & 0o111 else 0o644
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 with open(path, "rb") as f:
@@ -174,9 +191,17 @@ def write_zip(src_dir, zip_path):
 
 
 def unpack(zip_path, dest):
-    """Extracts a zip as Lambda does, keeping the Unix modes (zipfile.extractall drops them)."""
+    """Extracts a zip as Lambda does, keeping the Unix modes and symlinks (zipfile.extractall
+    drops both)."""
     with zipfile.ZipFile(zip_path) as z:
         for info in z.infolist():
+            if stat.S_ISLNK(info.external_attr >> 16):
+                path = os.path.join(dest, info.filename)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                if os.path.lexists(path):
+                    os.remove(path)   # as extract() overwrites a file
+                os.symlink(z.read(info).decode(), path)
+                continue
             path = z.extract(info, dest)
             mode = (info.external_attr >> 16) & 0o777
             if mode and not info.is_dir():
@@ -220,6 +245,8 @@ def build_layer(args):
 
     shutil.copyfile(args.host, os.path.join(stage, "bootstrap"))
     os.chmod(os.path.join(stage, "bootstrap"), 0o755)
+    os.makedirs(os.path.join(stage, "bin"))
+    os.symlink("../bootstrap", os.path.join(stage, "bin", "python3"))
 
     stdlib = sysconfig.get_path("stdlib")
     dynload = sysconfig.get_config_var("DESTSHARED") or os.path.join(stdlib, "lib-dynload")

@@ -357,3 +357,26 @@ def test_ctrl_c_says_interrupted(host_bin, tmp_task_root):
     assert "host: interrupted; 1 remaining event(s) not run" in term
     assert "exited" not in term
     assert out == b""
+
+
+def test_crash_of_a_forked_child_is_not_the_invocations(host_bin, rapi, tmp_task_root):
+    # A multiprocessing child (fork) inherits host's fatal-signal handlers; its crash must
+    # not post Runtime.ExitError for the parent's invocation, which goes on and answers.
+    write(tmp_task_root, "app.py", """
+        import multiprocessing, os
+        def crash():
+            os.abort()
+        def handler(event, context):
+            p = multiprocessing.get_context("fork").Process(target=crash)
+            p.start()
+            p.join()
+            return {"child_exit": p.exitcode}
+    """)
+    rid = rapi.enqueue({})
+    rapi.enqueue({"second": True})
+    proc = start_host(host_bin, rapi, tmp_task_root, "app.handler")
+    res = rapi.wait_for_result(rid)
+    assert res.kind == "response" and json.loads(res.body) == {"child_exit": -6}
+    settle(proc)
+    assert [r.kind for r in rapi.results_for(rid)] == ["response"]
+    assert "host:" not in proc.stderr_text()

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -150,6 +151,10 @@ def test_layer_zip_layout():
         assert (boot.external_attr >> 16) & 0o111, "bootstrap must be executable"
         assert z.read("bootstrap")[:4] == b"\x7fELF", "bootstrap is host's ELF, not a script"
         names = set(infos)
+        py3 = infos.get("bin/python3")
+        assert py3, "bin/python3 (host as the interpreter, on Lambda's PATH) is missing"
+        assert stat.S_ISLNK(py3.external_attr >> 16), "bin/python3 must be stored as a symlink"
+        assert z.read("bin/python3") == b"../bootstrap"
     for must in [f"lib/{PY}/os.py", f"lib/{PY}/lib-dynload/", f"lib/{PY}/encodings/__init__.py",
                  f"python/lib/{PY}/site-packages/boto3/__init__.py"]:
         assert must in names, must
@@ -223,6 +228,69 @@ def test_nothing_is_loaded_from_outside_the_layer(layer, tmp_path, rapi):
     assert os.path.realpath(layer / "bootstrap") in [os.path.realpath(p) for p in maps]
     dynload = [p for p in maps if "/lib-dynload/" in p]
     assert dynload, "no stdlib extension module was mapped; the probe imports several"
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer's bin/python3: host as the interpreter (host/pymain.c)
+
+PROBE_CHILD = ("import json, probe; "
+               "print(json.dumps(probe.handler({'imports': %r}, None)))" % (STDLIB_PROBES + ["boto3"]))
+
+PYTHON_USER = """
+import json, multiprocessing, subprocess, sys
+
+def square(x):
+    return x * x
+
+def handler(event, context):
+    child = subprocess.run([sys.executable, "-c", event["code"]], capture_output=True, text=True)
+    pools = {}
+    for method in ("spawn", "forkserver"):
+        with multiprocessing.get_context(method).Pool(2) as pool:
+            pools[method] = pool.map(square, range(6))
+    return {"executable": sys.executable, "base": sys._base_executable, "rc": child.returncode,
+            "out": child.stdout, "err": child.stderr, "pools": pools}
+"""
+
+
+def assert_python_of_the_layer(out, opt):
+    """A probe run by a python3 started from the layer: the layer's interpreter, standard
+    library and packages, nothing else; sys.path as a child python3 on a managed runtime gets
+    it: PYTHONPATH (/var/runtime), the standard library, then site-packages (the layer's
+    packages, as the managed runtime's own boto3)."""
+    assert out["executable"] == str(opt / "bin" / "python3")
+    assert os.path.realpath(out["prefix"]) == os.path.realpath(opt)
+    assert out["path"] == ["", "/var/runtime", f"{opt}/lib/{PY.replace('.', '')}.zip",
+                           f"{opt}/lib/{PY}", f"{opt}/lib/{PY}/lib-dynload",
+                           f"{opt}/python/lib/{PY}/site-packages"]
+    failed = {k: v for k, v in out["modules"].items() if v.startswith("!")}
+    assert not failed, failed
+    assert out["modules"]["boto3"] == f"{opt}/python/lib/{PY}/site-packages/boto3/__init__.py"
+    assert_only_layer_and_glibc(shared_objects(out["maps"]), opt)
+
+
+def test_layer_python3_is_the_layers_interpreter(layer, tmp_path, rapi):
+    task = _task_root(tmp_path)
+    env = lambda_env(rapi, layer, task, "probe.handler", {"PYTHONPATH": "/var/runtime"})
+    res = subprocess.run([str(layer / "bin" / "python3"), "-c", PROBE_CHILD], env=env, cwd=task,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert_python_of_the_layer(json.loads(res.stdout), layer)
+    assert rapi.requests == [], "python3 must not run host's runtime"
+
+
+def test_subprocess_and_multiprocessing_from_a_handler_in_the_layer(layer, tmp_path, rapi):
+    task = _task_root(tmp_path)
+    (task / "pyuser.py").write_text(PYTHON_USER)
+    proc = start_bootstrap(rapi, layer, task, "pyuser.handler")
+    out = invoke(rapi, proc, {"code": PROBE_CHILD}, timeout=60)
+    assert out["executable"] == out["base"] == str(layer / "bin" / "python3")
+    assert out["rc"] == 0, out["err"]
+    assert_python_of_the_layer(json.loads(out["out"]), layer)
+    assert out["pools"] == {"spawn": [x * x for x in range(6)],
+                            "forkserver": [x * x for x in range(6)]}
+    rapi.wait_for_next_calls(2)
+    assert [r.endpoint for r in rapi.requests] == ["next", "response", "next"], rapi.requests
 
 
 def test_store_on_sqlite_from_the_layer(layer, tmp_path, rapi):
