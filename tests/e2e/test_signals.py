@@ -36,6 +36,9 @@ def test_sigterm_handler_runs_while_waiting_for_next(host_bin, rapi, tmp_task_ro
     proc.send_signal(signal.SIGTERM)
     assert proc.wait_exit(timeout=5) == 0
     assert "graceful shutdown: flushing" in proc.stdout_text()
+    # issue 8: nothing of host's own on stdout or stderr after a signal handler's exit
+    assert proc.stdout_text() == "graceful shutdown: flushing\n"
+    assert proc.stderr_text() == ""
 
 
 def test_signal_handler_that_returns_keeps_the_loop_going(host_bin, rapi, tmp_task_root):
