@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "crash.h"
+#include "event.h"
 #include "floattext.h"
 #include "marshal.h"
 
@@ -14,8 +15,6 @@ int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
 {
     memset(iv, 0, sizeof *iv);
     iv->rt = rt;
-    if (event_decoder_init(&iv->decoder, rt->make_scanner, rt->unmarshal_error_message) < 0)
-        return -1;
     Py_INCREF(handler);
     iv->handler = handler;
     iv->globals = PyModule_GetDict(rt->module); /* borrowed: rt->module owns it */
@@ -31,7 +30,6 @@ void invoker_clear(invoker *iv)
     Py_CLEAR(iv->request_id_key);
     Py_CLEAR(iv->tenant_id_key);
     Py_CLEAR(iv->trace_key);
-    event_decoder_clear(&iv->decoder);
     buf_free(&iv->payload);
 }
 
@@ -253,7 +251,7 @@ static void run(invoker *iv, const invoke_request *req, invoke_result *out)
         handle_exception(iv, req, out);
         return;
     }
-    PyObject *event = event_decode(&iv->decoder, req->body, req->body_len,
+    PyObject *event = event_decode(req->body, req->body_len,
                                    event_is_json(req->content_type));
     if (!event) {
         fault_from_exception(iv, "Runtime.UnmarshalError", "Unable to unmarshal input: ",

@@ -6,13 +6,11 @@
 #include <Python.h>
 
 #include "buf.h"
-#include "event.h"
 #include "pyrt.h"
 
 typedef struct {
     pyrt_t *rt;           /* borrowed */
     PyObject *handler;    /* owned */
-    event_decoder decoder;
     buf_t payload;        /* the JSON result, reused across invocations */
     PyObject *globals;    /* borrowed: the Python half's module dict */
     PyObject *request_id_key, *tenant_id_key, *trace_key; /* owned */

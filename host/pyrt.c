@@ -88,8 +88,6 @@ int pyrt_load(pyrt_t *rt)
         resolve(rt, &rt->start_invoke, "start_invoke") < 0 ||
         resolve(rt, &rt->handler_error, "handler_error") < 0 ||
         resolve(rt, &rt->fault_error, "fault_error") < 0 ||
-        resolve(rt, &rt->unmarshal_error_message, "unmarshal_error_message") < 0 ||
-        resolve(rt, &rt->make_scanner, "make_scanner") < 0 ||
         resolve(rt, &rt->init_failure, "InitFailure") < 0 ||
         resolve(rt, &rt->timeout_interrupt, "TimeoutInterrupt") < 0 ||
         resolve(rt, &rt->environ_data, "_env_data") < 0) {
@@ -106,8 +104,6 @@ void pyrt_unload(pyrt_t *rt)
     Py_CLEAR(rt->start_invoke);
     Py_CLEAR(rt->handler_error);
     Py_CLEAR(rt->fault_error);
-    Py_CLEAR(rt->unmarshal_error_message);
-    Py_CLEAR(rt->make_scanner);
     Py_CLEAR(rt->init_failure);
     Py_CLEAR(rt->timeout_interrupt);
     Py_CLEAR(rt->environ_data);

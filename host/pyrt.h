@@ -13,8 +13,6 @@ typedef struct {
     PyObject *start_invoke;            /* start_invoke(rid, deadline, arn, trace, cc, cog, tenant) -> context */
     PyObject *handler_error;           /* handler_error(exc, rid) -> (body, cause|None) */
     PyObject *fault_error;             /* fault_error(type, msg, rid) -> (body, cause) */
-    PyObject *unmarshal_error_message; /* (doc, pos, msg) -> str */
-    PyObject *make_scanner;
     PyObject *init_failure;            /* exception classes */
     PyObject *timeout_interrupt;
     PyObject *environ_data;            /* posix.environ, the dict os.environ wraps */

@@ -279,14 +279,6 @@ def fault_error(error_type, message, request_id):
     return _embedded("hostrt_errors").fault_error(error_type, message, request_id)
 
 
-def unmarshal_error_message(doc, start, fallback):
-    return _embedded("hostrt_errors").unmarshal_error_message(doc, start, fallback)
-
-
-def make_scanner():
-    return _embedded("hostrt_errors").make_scanner()
-
-
 def _fault(error_type, message, stack=None):
     return _embedded("hostrt_errors").init_fault(error_type, message, stack)
 
