@@ -109,6 +109,13 @@ static int put_utf8(buf_t *b, unsigned cp)
     return buf_append(b, u, n);
 }
 
+/* syntax_error for the int-returning escape readers. */
+static int escape_error(parser *ps, const char *msg, const unsigned char *at)
+{
+    syntax_error(ps, msg, at);
+    return -1;
+}
+
 static int is_surrogate(unsigned cp)
 {
     return cp >= 0xD800 && cp <= 0xDFFF;
@@ -122,11 +129,11 @@ static int unescape_u(parser *ps, int *lone)
     const unsigned char *u = ps->p, *digits = u + 1;
     unsigned cp, lo;
     if (ps->end - digits <= 4 || hex4(digits, &cp) < 0)
-        return syntax_error(ps, ERR_ESCAPE_U, u), -1;
+        return escape_error(ps, ERR_ESCAPE_U, u);
     ps->p = digits + 4;
     if ((cp & 0xFC00) == 0xD800 && ps->end - ps->p > 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
         if (hex4(ps->p + 2, &lo) < 0)
-            return syntax_error(ps, ERR_ESCAPE_U, ps->p + 1), -1;
+            return escape_error(ps, ERR_ESCAPE_U, ps->p + 1);
         if ((lo & 0xFC00) == 0xDC00) {
             ps->p += 6;
             cp = 0x10000 + (((cp - 0xD800) << 10) | (lo - 0xDC00));
@@ -147,7 +154,7 @@ static int unescape(parser *ps, int *lone)
         return buf_append_char(&ps->scratch, value[hit - simple]);
     }
     if (c != 'u')
-        return syntax_error(ps, ERR_ESCAPE, ps->p), -1;
+        return escape_error(ps, ERR_ESCAPE, ps->p);
     ps->p++;
     return unescape_u(ps, lone);
 }
