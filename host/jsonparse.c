@@ -557,6 +557,10 @@ static void set_error(const parser *ps)
         PyErr_Restore(type, value, tb); /* not a syntax error: the int limit, recursion, memory */
         return;
     }
+    if (!ps->err) { /* every failing path records an error or raises: a bug if not */
+        PyErr_SetString(PyExc_SystemError, "jsonparse failed without an error");
+        return;
+    }
     PyObject *text = syntax_message(ps);
     if (text) {
         PyErr_SetObject(PyExc_ValueError, text);
