@@ -1,3 +1,4 @@
+/* floattext: a table of the digits of floats read from the event, kept for one invocation. */
 #include "floattext.h"
 
 #include <math.h>
@@ -7,16 +8,34 @@
 
 #define MAX_DIGITS 15        /* DBL_DIG */
 #define MAX_ENTRIES (1u << 20)
+#define MIN_CAP 1024u
+/* A table bigger than this is freed by the reset after an invocation that used less than
+ * 1/SHRINK_RATIO of it, so one huge event does not leave a huge table behind. */
+#define KEEP_CAP (1u << 16)
+#define SHRINK_RATIO 8
+/* 10^DECPT_LIMIT is beyond every normal double both ways: a decimal point further out
+ * cannot belong to a stored value. */
+#define DECPT_LIMIT 400
+#define EXPONENT_SATURATION 1000000000LL
 
 typedef struct {
     uint64_t bits;           /* 0: empty slot (0.0 is never stored) */
+    uint32_t gen;            /* the slot is empty unless gen == current */
     int16_t decpt;           /* value = 0.DIGITS x 10^decpt */
     uint8_t ndigits;
     char digits[MAX_DIGITS];
 } entry;
 
+/* A reset starts a new generation instead of clearing the table: its cost does not grow
+ * with the table. cap is a power of two; used counts this generation's entries. */
 static entry *table;
-static size_t cap, used;     /* cap is a power of two */
+static size_t cap, used;
+static uint32_t current = 1;
+
+static int is_live(const entry *e)
+{
+    return e->gen == current && e->bits;
+}
 
 static uint64_t bits_of(double v)
 {
@@ -39,7 +58,7 @@ static size_t slot_of(uint64_t bits)
 
 static int grow(void)
 {
-    size_t ncap = cap ? cap * 2 : 1024;
+    size_t ncap = cap ? cap * 2 : MIN_CAP;
     entry *nt = calloc(ncap, sizeof *nt);
     if (!nt)
         return -1;
@@ -48,10 +67,10 @@ static int grow(void)
     table = nt;
     cap = ncap;
     for (size_t i = 0; i < ocap; i++) {
-        if (!old[i].bits)
+        if (!is_live(&old[i]))
             continue;
         size_t s = slot_of(old[i].bits);
-        while (table[s].bits)
+        while (is_live(&table[s]))
             s = (s + 1) & (cap - 1);
         table[s] = old[i];
     }
@@ -65,7 +84,8 @@ static int digits_of(const char *t, size_t n, entry *e)
 {
     const char *p = t, *end = t + n;
     char d[24];
-    int nd = 0, decpt = 0;
+    int nd = 0;
+    long long decpt = 0; /* leading zeros and the exponent may each be huge */
     if (*p == '-')
         p++;
     if (*p == '0') {
@@ -88,17 +108,19 @@ static int digits_of(const char *t, size_t n, entry *e)
             d[nd++] = *p;
         }
     }
-    if (p < end) { /* e[+-]ddd */
-        int neg = *++p == '-', x = 0;
+    if (p < end) { /* e[+-]ddd, any number of digits */
+        int neg = *++p == '-';
+        long long x = 0;
         if (*p == '-' || *p == '+')
             p++;
-        for (; p < end && x < 1000; p++)
-            x = x * 10 + (*p - '0');
+        for (; p < end; p++)
+            if (x < EXPONENT_SATURATION)
+                x = x * 10 + (*p - '0');
         decpt += neg ? -x : x;
     }
     while (nd > 0 && d[nd - 1] == '0')
         nd--;
-    if (nd == 0 || nd > MAX_DIGITS)
+    if (nd == 0 || nd > MAX_DIGITS || decpt > DECPT_LIMIT || decpt < -DECPT_LIMIT)
         return -1;
     e->decpt = (int16_t)decpt;
     e->ndigits = (uint8_t)nd;
@@ -111,15 +133,15 @@ void floattext_remember(double v, const char *text, size_t n)
     /* Subnormals hold fewer than 15 digits' worth of bits: the argument does not apply. */
     if (!isnormal(v) || used >= MAX_ENTRIES)
         return;
-    entry e = {bits_of(v), 0, 0, {0}};
+    entry e = {bits_of(v), current, 0, 0, {0}};
     if (digits_of(text, n, &e) < 0)
         return;
     if ((used + 1) * 2 > cap && grow() < 0)
         return;
     size_t s = slot_of(e.bits);
-    while (table[s].bits && table[s].bits != e.bits)
+    while (is_live(&table[s]) && table[s].bits != e.bits)
         s = (s + 1) & (cap - 1);
-    if (!table[s].bits)
+    if (!is_live(&table[s]))
         used++;
     table[s] = e;
 }
@@ -130,9 +152,9 @@ size_t floattext_format(double v, char *out)
         return 0;
     uint64_t b = bits_of(v);
     size_t s = slot_of(b);
-    while (table[s].bits && table[s].bits != b)
+    while (is_live(&table[s]) && table[s].bits != b)
         s = (s + 1) & (cap - 1);
-    if (!table[s].bits)
+    if (!is_live(&table[s]))
         return 0;
     const entry *e = &table[s];
     char *w = out;
@@ -176,8 +198,19 @@ size_t floattext_format(double v, char *out)
 
 void floattext_reset(void)
 {
-    if (used) {
+    if (cap > KEEP_CAP && used * SHRINK_RATIO < cap) {
+        free(table);
+        table = NULL;
+        cap = 0;
+    } else if (used && ++current == 0) {
+        /* The generation wrapped (after 2^32 resets): clear once, start again. */
         memset(table, 0, cap * sizeof *table);
-        used = 0;
+        current = 1;
     }
+    used = 0;
+}
+
+size_t floattext_capacity(void)
+{
+    return cap;
 }

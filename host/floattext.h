@@ -6,8 +6,11 @@
  * back as the double; the event's text is one with k <= 15 digits, so repr's digits are
  * those k digits (trailing zeros dropped), and only the layout (point, exponent) remains,
  * which floattext_format writes by float.__repr__'s rules. Longer texts, zero, subnormals
- * and infinities are not kept.
- * Entries are keyed by the double's bits, so a value looked up is always the same value. */
+ * and infinities are not kept. The exponent is read in full, whatever its length, with the
+ * fraction's leading zeros (0.000...015e10000, 9,999 zeros, is 1.5).
+ * Entries are keyed by the double's bits, so a value looked up is always the same value.
+ * A reset costs the same whatever the table's size (entries carry a generation), and a
+ * table grown for a huge event is freed after the next invocation that needs far less. */
 #ifndef HOST_FLOATTEXT_H
 #define HOST_FLOATTEXT_H
 
@@ -22,5 +25,8 @@ size_t floattext_format(double v, char *out);
 
 /* Forgets everything (after each invocation). */
 void floattext_reset(void);
+
+/* The table's size in entries (0 when none is allocated): for tests. */
+size_t floattext_capacity(void);
 
 #endif

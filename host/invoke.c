@@ -9,6 +9,7 @@
 
 #include "context.h"
 #include "crash.h"
+#include "event.h"
 #include "floattext.h"
 #include "marshal.h"
 
@@ -42,8 +43,6 @@ int invoker_init(invoker *iv, pyrt_t *rt, PyObject *handler)
 {
     memset(iv, 0, sizeof *iv);
     iv->rt = rt;
-    if (event_decoder_init(&iv->decoder, rt->make_scanner, rt->unmarshal_error_message) < 0)
-        return -1;
     iv->handler = Py_NewRef(handler);
     iv->trace_key = PyBytes_FromString("_X_AMZN_TRACE_ID");
     iv->client_context_what = PyUnicode_InternFromString("Client Context");
@@ -57,7 +56,6 @@ void invoker_clear(invoker *iv)
     Py_CLEAR(iv->trace_key);
     Py_CLEAR(iv->client_context_what);
     Py_CLEAR(iv->cognito_what);
-    event_decoder_clear(&iv->decoder);
     buf_free(&iv->payload);
 }
 
@@ -255,7 +253,7 @@ static void run(invoker *iv, const invoke_request *req, invoke_result *out)
         handle_exception(iv, req, out);
         return;
     }
-    PyObject *event = event_decode(&iv->decoder, req->body, req->body_len,
+    PyObject *event = event_decode(req->body, req->body_len,
                                    event_is_json(req->content_type));
     if (!event) {
         fault_from_exception("Runtime.UnmarshalError", "Unable to unmarshal input: ",

@@ -8,13 +8,11 @@
 #include <Python.h>
 
 #include "buf.h"
-#include "event.h"
 #include "pyrt.h"
 
 typedef struct {
     pyrt_t *rt;           /* borrowed */
     PyObject *handler;    /* owned */
-    event_decoder decoder;
     buf_t payload;        /* the JSON result, reused across invocations */
     PyObject *trace_key;  /* owned: b"_X_AMZN_TRACE_ID" */
     PyObject *client_context_what, *cognito_what; /* owned: names for header errors */

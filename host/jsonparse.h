@@ -1,20 +1,28 @@
-/* jsonparse: JSON bytes straight to Python objects (dict, list, str, int, float, bool,
- * None), with the results CPython's json.loads gives for the same document: NaN and
- * Infinity accepted, big ints exact, the last duplicate key wins, a leading UTF-8 BOM
- * skipped. It skips the copy of the whole body into a str and the scanner's per-character
- * reads of it.
- *
- * It handles valid documents only. On anything else (a syntax error, invalid UTF-8, a lone
- * surrogate escape, an int too long for int()) it gives up, and the caller decodes the same
- * bytes through CPython's own scanner, which words the error exactly. */
+/* jsonparse: the one decoder of JSON events. It decodes the body bytes straight to Python
+ * objects with the results and the errors of `simplejson.loads(body)` (simplejson 3.20.1
+ * with its C scanner, what awslambdaric 4.0.1 runs), on the same CPython:
+ * - values: dict (the last duplicate key wins), list, str, int (exact, and subject to
+ *   sys.get_int_max_str_digits as int() is), float (correctly rounded; 1e400 is inf),
+ *   True, False, None. NaN, Infinity and -Infinity are not JSON and are rejected
+ *   (simplejson's loads default since 3.19). A lone surrogate escape ("\ud800") stays a
+ *   lone surrogate in the str.
+ * - before scanning: the whole body must be valid UTF-8, so an invalid byte anywhere is
+ *   the error reported; then one leading U+FEFF (or its mis-decoded "\xef\xbb\xbf") is
+ *   skipped, and positions count it.
+ * - errors: the first one met while scanning from the left, as simplejson's scanner meets
+ *   it, with simplejson's message and position in characters ("Expecting value: line 1
+ *   column 7 (char 6)"), or the exception CPython itself raises there (the int digit limit,
+ *   RecursionError on nesting deeper than the recursion limit allows, MemoryError).
+ * It skips simplejson's copy of the whole body into a str and its per-character reads. */
 #ifndef HOST_JSONPARSE_H
 #define HOST_JSONPARSE_H
 
 #include <Python.h>
 #include <stddef.h>
 
-/* Returns a new reference to the value, or NULL (no exception set) when the caller
- * should decode through the fallback. */
+/* New reference to the decoded document, or NULL with an exception set whose str() is
+ * simplejson's message: ValueError for syntax errors and the int digit limit,
+ * UnicodeDecodeError, RecursionError or MemoryError. */
 PyObject *jsonparse(const char *data, size_t len);
 
 #endif

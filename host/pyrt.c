@@ -165,8 +165,6 @@ int pyrt_load(pyrt_t *rt)
     if (resolve(rt, &rt->setup, "setup") < 0 ||
         resolve(rt, &rt->load_handler, "load_handler") < 0 ||
         resolve(rt, &rt->parse_header_json, "parse_header_json") < 0 ||
-        resolve(rt, &rt->unmarshal_error_message, "unmarshal_error_message") < 0 ||
-        resolve(rt, &rt->make_scanner, "make_scanner") < 0 ||
         resolve(rt, &rt->init_failure, "InitFailure") < 0 ||
         resolve(rt, &rt->timeout_interrupt, "TimeoutInterrupt") < 0 ||
         resolve(rt, &rt->environ_data, "_env_data") < 0) {
@@ -181,8 +179,6 @@ void pyrt_unload(pyrt_t *rt)
     Py_CLEAR(rt->setup);
     Py_CLEAR(rt->load_handler);
     Py_CLEAR(rt->parse_header_json);
-    Py_CLEAR(rt->unmarshal_error_message);
-    Py_CLEAR(rt->make_scanner);
     Py_CLEAR(rt->init_failure);
     Py_CLEAR(rt->timeout_interrupt);
     Py_CLEAR(rt->environ_data);

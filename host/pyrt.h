@@ -18,8 +18,6 @@ typedef struct {
     PyObject *setup;                   /* setup(task_root, is_runtime, terminal) */
     PyObject *load_handler;            /* load_handler(name) -> callable | raises InitFailure */
     PyObject *parse_header_json;       /* (raw, what) -> object | raises FaultError */
-    PyObject *unmarshal_error_message; /* (doc, pos, msg) -> str */
-    PyObject *make_scanner;
     PyObject *init_failure;            /* exception classes */
     PyObject *timeout_interrupt;
     PyObject *environ_data;            /* posix.environ, the dict os.environ wraps */

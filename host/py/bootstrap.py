@@ -288,14 +288,6 @@ def _import_logging():
 # Errors: their documents and logged copies live in hostrt_errors (host/py/errors.py),
 # which C calls directly.
 
-def unmarshal_error_message(doc, start, fallback):
-    return _embedded("hostrt_errors").unmarshal_error_message(doc, start, fallback)
-
-
-def make_scanner():
-    return _embedded("hostrt_errors").make_scanner()
-
-
 def _fault(error_type, message, stack=None):
     return _embedded("hostrt_errors").init_fault(error_type, message, stack)
 

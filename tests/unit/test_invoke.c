@@ -221,12 +221,11 @@ START_TEST(unmarshal_error)
 }
 END_TEST
 
-/* Regression (host/py/bootstrap.py make_scanner, fixed): CPython's _json scanner raises its syntax
- * errors through json.decoder.JSONDecodeError, which it looks up in sys.modules without
- * importing it. In a process where nothing imported json (a handler that does not), every
- * such error becomes "SystemError: <_json.Scanner object at 0x...> returned NULL without
- * setting an exception", and that is the errorMessage posted. Import json.decoder in
- * make_scanner. */
+/* Regression: CPython's _json scanner (host's fallback decoder until issue 8) raised its
+ * syntax errors through json.decoder.JSONDecodeError, which it looks up in sys.modules
+ * without importing it. In a process where nothing imported json, every such error became
+ * "SystemError: <_json.Scanner object at 0x...> returned NULL without setting an
+ * exception". host/jsonparse.c words its errors itself and needs no json module. */
 START_TEST(unmarshal_error_without_json_imported)
 {
     ck_assert_int_eq(unit_py_exec("for m in [m for m in sys.modules if m == 'json' or m.startswith('json.')]:\n"

@@ -1,5 +1,5 @@
-/* oom: every out-of-memory path of the marshaller, event decoding (the native parser and its
- * fallback) and one
+/* oom: every out-of-memory path of the marshaller, event decoding (the native parser, its
+ * error path) and one
  * whole invocation, proven as jansson proves its own: an allocator (PyMem_SetAllocator, all
  * three domains) that fails the k-th allocation, for k = 1, 2, ... until the operation no
  * longer reaches a k-th allocation. Each run must end in a result or in a Python exception
@@ -120,12 +120,8 @@ static const char event_json[] =
 
 static int decode_op(void *arg)
 {
-    event_decoder d;
-    if (event_decoder_init(&d, unit_rt.make_scanner, unit_rt.unmarshal_error_message) < 0)
-        return 0;
     const char *text = arg;
-    PyObject *obj = event_decode(&d, text, strlen(text), 1);
-    event_decoder_clear(&d);
+    PyObject *obj = event_decode(text, strlen(text), 1);
     Py_XDECREF(obj);
     return obj != NULL;
 }
