@@ -224,8 +224,9 @@ static PyObject *make_context(invoker *iv, const invoke_request *req)
 static void marshal_result(invoker *iv, PyObject *result, const char *request_id,
                            invoke_result *out)
 {
-    if (PyBytes_CheckExact(result)) {
-        /* bytes go out raw, as the official runtime posts them. */
+    if (PyBytes_Check(result)) {
+        /* bytes (subclasses too: the check is isinstance) go out raw, as the official
+         * runtime posts them. */
         Py_INCREF(result);
         out->keep_data = result;
         out->data = PyBytes_AS_STRING(result);

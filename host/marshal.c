@@ -1,14 +1,35 @@
+/* marshal: the response marshaller, simplejson 3.20.1's C encoder with awslambdaric's options. */
 #include "marshal.h"
 
 #include "floattext.h"
 
 #include <string.h>
 
-/* Containers on the current path, for circular-reference detection. Depth is
- * bounded by Py_EnterRecursiveCall, so a linear scan is cheap. */
+/* The order of the checks in encode() and encode_other() is the C encoder's
+ * (encoder_listencode_obj): constants, str/bytes, int, float, then for anything else
+ * _asdict(), list/tuple (subclasses too), dict (subclasses too), and last the default()
+ * hook of awslambdaric's Encoder (Decimal, else "not JSON serializable"). */
+
+/* One container on the path from the document's root, for circular-reference detection
+ * (depth is bounded by Py_EnterRecursiveCall, so a linear scan is cheap) and, for an exact
+ * dict, where its walk stands. */
+typedef enum {
+    FRAME_PLAIN,       /* a list, tuple, or dict walked through its items() list */
+    FRAME_DICT_LIVE,   /* an exact dict walked in place with PyDict_Next */
+    FRAME_DICT_FROZEN, /* an exact dict whose remaining members were copied into `rest` */
+} frame_kind;
+
 typedef struct {
-    PyObject **items;
+    PyObject *obj;   /* borrowed: whoever encodes the container holds it */
+    PyObject *rest;  /* FRAME_DICT_FROZEN: [key, value, key, value, ...] still to write */
+    Py_ssize_t pos;  /* PyDict_Next position, or the index into rest */
+    frame_kind kind;
+} frame_t;
+
+typedef struct {
+    frame_t *frames;
     size_t len, cap;
+    size_t live; /* frames of kind FRAME_DICT_LIVE */
 } path_t;
 
 typedef struct {
@@ -86,6 +107,76 @@ static int put_text(enc_t *e, PyObject *s)
     return rc;
 }
 
+/* ---------------------------------------------------------------- user code and the path */
+
+/* simplejson walks an exact dict over a copy of its items taken when the dict's "{" is
+ * written (PyDict_Items), so Python code run meanwhile (an _asdict(), a subclass's __iter__,
+ * a Decimal subclass's __str__) that changes the dict does not change what is written.
+ * host walks the dict in place, and copies what is left of it only when Python code is
+ * about to run: until then nothing can have changed it. */
+static int freeze(frame_t *f)
+{
+    PyObject *rest = PyList_New(0);
+    if (!rest)
+        return -1;
+    PyObject *key, *value;
+    while (PyDict_Next(f->obj, &f->pos, &key, &value)) {
+        if (PyList_Append(rest, key) < 0 || PyList_Append(rest, value) < 0) {
+            Py_DECREF(rest);
+            return -1;
+        }
+    }
+    f->rest = rest;
+    f->pos = 0;
+    f->kind = FRAME_DICT_FROZEN;
+    return 0;
+}
+
+/* Called before anything that may run Python code a user wrote. */
+static int before_user_code(enc_t *e)
+{
+    for (size_t i = 0; e->path.live && i < e->path.len; i++) {
+        if (e->path.frames[i].kind != FRAME_DICT_LIVE)
+            continue;
+        if (freeze(&e->path.frames[i]) < 0)
+            return -1;
+        e->path.live--;
+    }
+    return 0;
+}
+
+static int path_push(enc_t *e, PyObject *container, frame_kind kind)
+{
+    for (size_t i = 0; i < e->path.len; i++) {
+        if (e->path.frames[i].obj == container) {
+            PyErr_SetString(PyExc_ValueError, "Circular reference detected");
+            return -1;
+        }
+    }
+    if (e->path.len == e->path.cap) {
+        size_t cap = e->path.cap ? e->path.cap * 2 : 16;
+        frame_t *p = PyMem_Realloc(e->path.frames, cap * sizeof *p);
+        if (!p)
+            return oom();
+        e->path.frames = p;
+        e->path.cap = cap;
+    }
+    e->path.frames[e->path.len++] = (frame_t){.obj = container, .kind = kind};
+    if (kind == FRAME_DICT_LIVE)
+        e->path.live++;
+    return 0;
+}
+
+static void path_pop(enc_t *e)
+{
+    frame_t *f = &e->path.frames[--e->path.len];
+    if (f->kind == FRAME_DICT_LIVE)
+        e->path.live--;
+    Py_CLEAR(f->rest);
+}
+
+/* ---------------------------------------------------------------- scalars */
+
 static int encode_str(enc_t *e, PyObject *s)
 {
     Py_ssize_t n;
@@ -95,6 +186,7 @@ static int encode_str(enc_t *e, PyObject *s)
     return put_utf8_string(e, u, n);
 }
 
+/* bytes (and subclasses: their own bytes) are decoded with the encoder's encoding, UTF-8. */
 static int encode_bytes_as_str(enc_t *e, PyObject *b)
 {
     PyObject *s = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), "strict");
@@ -105,14 +197,11 @@ static int encode_bytes_as_str(enc_t *e, PyObject *b)
     return rc;
 }
 
-static int encode_float_value(enc_t *e, double v)
+/* float.__repr__ exactly: shortest round-trip digits, ".0" kept ("nan"/"inf" too, which
+ * only a float subclass's __float__ can bring here); known without the search when the
+ * value came from the event's text (see floattext.h). */
+static int put_float_repr(enc_t *e, double v)
 {
-    if (Py_IS_NAN(v))
-        return PUT_LIT(e, "NaN");
-    if (Py_IS_INFINITY(v))
-        return v > 0 ? PUT_LIT(e, "Infinity") : PUT_LIT(e, "-Infinity");
-    /* float.__repr__ exactly: shortest round-trip digits, ".0" kept; known without the
-     * search when the value came from the event's text (see floattext.h). */
     char known[32];
     size_t n = floattext_format(v, known);
     if (n)
@@ -125,66 +214,101 @@ static int encode_float_value(enc_t *e, double v)
     return rc;
 }
 
+/* allow_nan is off (simplejson >= 3.19's default; awslambdaric does not set it), and the
+ * test reads the float's own value; a subclass is then written as float(obj), whose
+ * __float__ may say something else ("do not trust custom str/repr"). */
+static int encode_float(enc_t *e, PyObject *obj)
+{
+    double v = PyFloat_AS_DOUBLE(obj);
+    if (!Py_IS_FINITE(v)) {
+        PyErr_SetString(PyExc_ValueError, "Out of range float values are not JSON compliant");
+        return -1;
+    }
+    if (PyFloat_CheckExact(obj))
+        return put_float_repr(e, v);
+    if (before_user_code(e) < 0)
+        return -1;
+    PyObject *f = PyNumber_Float(obj);
+    if (!f)
+        return -1;
+    v = PyFloat_AS_DOUBLE(f);
+    Py_DECREF(f);
+    return put_float_repr(e, v);
+}
+
+/* str(int(obj)): an int subclass (IntEnum, ...) is written as int(obj), its __int__ if it
+ * has one, never its own str/repr. */
 static int encode_int(enc_t *e, PyObject *obj)
 {
+    PyObject *exact = obj;
+    if (!PyLong_CheckExact(obj)) {
+        if (before_user_code(e) < 0 || !(exact = PyNumber_Long(obj)))
+            return -1;
+    } else {
+        Py_INCREF(exact);
+    }
     int overflow;
-    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (v == -1 && PyErr_Occurred())
-        return -1;
-    if (!overflow) {
+    long long v = PyLong_AsLongLongAndOverflow(exact, &overflow);
+    int rc;
+    if (v == -1 && PyErr_Occurred()) {
+        rc = -1;
+    } else if (!overflow) {
         char tmp[32];
         int n = snprintf(tmp, sizeof tmp, "%lld", v);
-        return put(e, tmp, (size_t)n);
+        rc = put(e, tmp, (size_t)n);
+    } else {
+        rc = put_text(e, PyLong_Type.tp_repr(exact));
     }
-    /* int.__repr__ on the int part, so IntEnum members give their value. */
-    return put_text(e, PyLong_Type.tp_repr(obj));
+    Py_DECREF(exact);
+    return rc;
 }
 
-static int path_push(enc_t *e, PyObject *container)
+/* ---------------------------------------------------------------- dicts */
+
+static int is_exact_scalar(PyObject *key)
 {
-    for (size_t i = 0; i < e->path.len; i++) {
-        if (e->path.items[i] == container) {
-            PyErr_SetString(PyExc_ValueError, "Circular reference detected");
-            return -1;
-        }
-    }
-    if (e->path.len == e->path.cap) {
-        size_t cap = e->path.cap ? e->path.cap * 2 : 16;
-        PyObject **p = PyMem_Realloc(e->path.items, cap * sizeof *p);
-        if (!p)
-            return oom();
-        e->path.items = p;
-        e->path.cap = cap;
-    }
-    e->path.items[e->path.len++] = container;
-    return 0;
+    return PyUnicode_CheckExact(key) || PyLong_CheckExact(key) || PyFloat_CheckExact(key) ||
+           PyBytes_CheckExact(key) || PyBool_Check(key) || key == Py_None;
 }
 
-static void path_pop(enc_t *e)
-{
-    e->path.len--;
-}
-
-static int encode_key(enc_t *e, PyObject *key)
+/* encoder_stringify_key: str, bytes (decoded), float, True/False/None, int; quoted. */
+static int encode_key_text(enc_t *e, PyObject *key)
 {
     if (PyUnicode_Check(key))
         return encode_str(e, key);
+    if (PyBytes_Check(key))
+        return encode_bytes_as_str(e, key);
     if (key == Py_True)
         return PUT_LIT(e, "\"true\"");
     if (key == Py_False)
         return PUT_LIT(e, "\"false\"");
     if (key == Py_None)
         return PUT_LIT(e, "\"null\"");
-    if (PyLong_Check(key) || PyFloat_Check(key)) {
+    if (PyFloat_Check(key) || PyLong_Check(key)) {
         if (PUT_LIT(e, "\"") < 0)
             return -1;
-        int rc = PyLong_Check(key) ? encode_int(e, key)
-                                   : encode_float_value(e, PyFloat_AS_DOUBLE(key));
+        int rc = PyFloat_Check(key) ? encode_float(e, key) : encode_int(e, key);
         return rc < 0 ? -1 : PUT_LIT(e, "\"");
     }
     PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %.100s",
                  Py_TYPE(key)->tp_name);
     return -1;
+}
+
+/* simplejson also files each key in a memo dict (hashing it): a key of a subclass whose
+ * __hash__ fails fails there. (Which text a memo hit gives differs from the key's own only
+ * for str subclasses that redefine __eq__ and __hash__; host writes the key's own.) */
+static int encode_key(enc_t *e, PyObject *key)
+{
+    if (PyUnicode_CheckExact(key))
+        return encode_str(e, key);
+    if (encode_key_text(e, key) < 0)
+        return -1;
+    if (is_exact_scalar(key))
+        return 0;
+    if (before_user_code(e) < 0)
+        return -1;
+    return PyObject_Hash(key) == -1 ? -1 : 0;
 }
 
 /* `, "key": value` (no comma before the first member). */
@@ -197,22 +321,37 @@ static int encode_member(enc_t *e, PyObject *key, PyObject *value, int first)
     return encode(e, value);
 }
 
+/* The next member of the exact dict at path depth `depth` (the path may have been
+ * reallocated since it was pushed). New references in *key and *value; 0 at the end. */
+static int next_member(enc_t *e, size_t depth, PyObject **key, PyObject **value)
+{
+    frame_t *f = &e->path.frames[depth];
+    if (f->kind == FRAME_DICT_FROZEN) {
+        if (f->pos + 1 >= PyList_GET_SIZE(f->rest))
+            return 0;
+        *key = PyList_GET_ITEM(f->rest, f->pos);
+        *value = PyList_GET_ITEM(f->rest, f->pos + 1);
+        f->pos += 2;
+    } else if (!PyDict_Next(f->obj, &f->pos, key, value)) {
+        return 0;
+    }
+    Py_INCREF(*key);
+    Py_INCREF(*value);
+    return 1;
+}
+
+/* An exact dict. */
 static int encode_dict(enc_t *e, PyObject *dict)
 {
     if (PyDict_GET_SIZE(dict) == 0)
         return PUT_LIT(e, "{}");
-    if (path_push(e, dict) < 0)
+    if (path_push(e, dict, FRAME_DICT_LIVE) < 0)
         return -1;
+    size_t depth = e->path.len - 1;
     int rc = PUT_LIT(e, "{");
     PyObject *key, *value;
-    Py_ssize_t pos = 0;
-    int first = 1;
-    while (rc == 0 && PyDict_Next(dict, &pos, &key, &value)) {
-        /* Borrowed references: hold them while user code (default hooks) may run. */
-        Py_INCREF(key);
-        Py_INCREF(value);
+    for (int first = 1; rc == 0 && next_member(e, depth, &key, &value); first = 0) {
         rc = encode_member(e, key, value, first);
-        first = 0;
         Py_DECREF(key);
         Py_DECREF(value);
     }
@@ -220,100 +359,123 @@ static int encode_dict(enc_t *e, PyObject *dict)
     return rc < 0 ? -1 : PUT_LIT(e, "}");
 }
 
-/* A dict subclass (OrderedDict, ...): its items() order, which may differ from the
- * storage order PyDict_Next walks. */
+/* One entry of an items() list: it must be a 2-tuple. */
+static int encode_item(enc_t *e, PyObject *item, int first)
+{
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+        PyErr_SetString(PyExc_ValueError, "items must return 2-tuples");
+        return -1;
+    }
+    return encode_member(e, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1), first);
+}
+
+/* A dict subclass (OrderedDict, ...): empty by its own storage, as PyDict_Size says, and
+ * otherwise its items() in their order. items() may hand back a list it keeps, which
+ * Python code run while it is written may change: read it as a list iterator does. */
 static int encode_dict_items(enc_t *e, PyObject *dict)
 {
-    PyObject *items = PyMapping_Items(dict);
-    if (!items)
+    if (PyDict_GET_SIZE(dict) == 0)
+        return PUT_LIT(e, "{}");
+    if (path_push(e, dict, FRAME_PLAIN) < 0)
         return -1;
-    Py_ssize_t n = PyList_GET_SIZE(items);
-    int rc = n == 0 ? PUT_LIT(e, "{}") : path_push(e, dict);
-    if (n == 0 || rc < 0)
+    int rc = -1;
+    PyObject *items = NULL;
+    if (PUT_LIT(e, "{") < 0 || before_user_code(e) < 0 || !(items = PyMapping_Items(dict)))
         goto done;
-    rc = PUT_LIT(e, "{");
-    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(items, i);
-        rc = encode_member(e, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1), i == 0);
+    rc = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        Py_INCREF(item);
+        rc = encode_item(e, item, i == 0);
+        Py_DECREF(item);
     }
-    path_pop(e);
     if (rc == 0)
         rc = PUT_LIT(e, "}");
 done:
-    Py_DECREF(items);
+    Py_XDECREF(items);
+    path_pop(e);
     return rc;
 }
 
-static int encode_sequence(enc_t *e, PyObject *seq)
+/* ---------------------------------------------------------------- lists and tuples */
+
+/* An exact list or tuple. The size is read again each time and the item held while it is
+ * encoded: Python code (an _asdict(), a Decimal subclass's __str__) may change a list while
+ * it is written, and a list iterator, which simplejson uses, stops at its current end. */
+static int encode_list(enc_t *e, PyObject *seq)
 {
-    PyObject *fast = PySequence_Fast(seq, "expected a sequence");
-    if (!fast)
+    if (Py_SIZE(seq) == 0)
+        return PUT_LIT(e, "[]");
+    if (path_push(e, seq, FRAME_PLAIN) < 0)
         return -1;
-    int rc = 0;
-    if (PySequence_Fast_GET_SIZE(fast) == 0) {
-        rc = PUT_LIT(e, "[]");
-        goto done;
-    }
-    if ((rc = path_push(e, seq)) < 0)
-        goto done;
-    rc = PUT_LIT(e, "[");
-    /* The size is read again each time and the item held while it is encoded: user code
-     * (an _asdict(), a Decimal's str) may change a list while it is being written. */
-    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(fast); i++) {
+    int rc = PUT_LIT(e, "[");
+    int is_list = PyList_CheckExact(seq);
+    for (Py_ssize_t i = 0; rc == 0 && i < Py_SIZE(seq); i++) {
         if (i)
             rc = PUT_LIT(e, ", ");
-        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        PyObject *item = is_list ? PyList_GET_ITEM(seq, i) : PyTuple_GET_ITEM(seq, i);
         Py_INCREF(item);
         if (rc == 0)
             rc = encode(e, item);
         Py_DECREF(item);
     }
     path_pop(e);
+    return rc < 0 ? -1 : PUT_LIT(e, "]");
+}
+
+/* Writes the next item from iterator `it`: 1, or 0 at its end, or -1 on error. */
+static int encode_next(enc_t *e, PyObject *it, int first)
+{
+    if (before_user_code(e) < 0)
+        return -1;
+    PyObject *item = PyIter_Next(it);
+    if (!item)
+        return PyErr_Occurred() ? -1 : 0;
+    int rc = first ? 0 : PUT_LIT(e, ", ");
     if (rc == 0)
+        rc = encode(e, item);
+    Py_DECREF(item);
+    return rc < 0 ? -1 : 1;
+}
+
+/* A list or tuple subclass: empty when its truth value says so (__bool__, __len__), and
+ * otherwise what its __iter__ yields. */
+static int encode_iterable(enc_t *e, PyObject *seq)
+{
+    if (before_user_code(e) < 0)
+        return -1;
+    int truth = PyObject_IsTrue(seq);
+    if (truth <= 0)
+        return truth < 0 ? -1 : PUT_LIT(e, "[]");
+    if (path_push(e, seq, FRAME_PLAIN) < 0)
+        return -1;
+    int rc = -1;
+    PyObject *it = PyObject_GetIter(seq);
+    if (!it || PUT_LIT(e, "[") < 0)
+        goto done;
+    int more = 1;
+    for (int first = 1; more == 1; first = 0)
+        more = encode_next(e, it, first);
+    if (more == 0)
         rc = PUT_LIT(e, "]");
 done:
-    Py_DECREF(fast);
+    Py_XDECREF(it);
+    path_pop(e);
     return rc;
 }
 
-/* Decimal without importing decimal: only a module that created one can own it. */
-static int is_decimal(PyObject *obj)
-{
-    PyObject *modules = PyImport_GetModuleDict();
-    PyObject *mod = PyDict_GetItemString(modules, "decimal");
-    if (!mod)
-        return 0;
-    PyObject *cls = PyObject_GetAttrString(mod, "Decimal");
-    if (!cls) {
-        PyErr_Clear();
-        return 0;
-    }
-    int r = PyObject_IsInstance(obj, cls);
-    Py_DECREF(cls);
-    return r;
-}
+/* ---------------------------------------------------------------- everything else */
 
-static int encode_decimal(enc_t *e, PyObject *d)
-{
-    PyObject *nan = PyObject_CallMethod(d, "is_nan", NULL);
-    if (!nan)
-        return -1;
-    int is_nan = PyObject_IsTrue(nan);
-    Py_DECREF(nan);
-    if (is_nan < 0)
-        return -1;
-    if (is_nan)
-        return PUT_LIT(e, "NaN");
-    return put_text(e, PyObject_Str(d));
-}
-
-/* Returns 1 and encodes obj._asdict() if obj has a callable _asdict, 0 if not, -1 on error. */
+/* _asdict (simplejson's namedtuple_as_object, on for any object): used when getting it
+ * works (any error there is dropped), it is callable, and calling it does not raise
+ * TypeError (dropped too); any other error from the call stands, and the result must be a
+ * dict. Returns 1 when obj was written as that dict, 0 when _asdict does not apply. */
 static int try_asdict(enc_t *e, PyObject *obj)
 {
+    if (before_user_code(e) < 0)
+        return -1;
     PyObject *fn = PyObject_GetAttrString(obj, "_asdict");
     if (!fn) {
-        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
-            return -1;
         PyErr_Clear();
         return 0;
     }
@@ -323,32 +485,150 @@ static int try_asdict(enc_t *e, PyObject *obj)
     }
     PyObject *d = PyObject_CallNoArgs(fn);
     Py_DECREF(fn);
-    if (!d)
-        return -1;
-    int rc = PyDict_Check(d) ? encode_dict(e, d) : encode(e, d);
+    if (!d) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    int rc;
+    if (PyDict_CheckExact(d)) {
+        rc = encode_dict(e, d);
+    } else if (PyDict_Check(d)) {
+        rc = encode_dict_items(e, d);
+    } else {
+        PyErr_Format(PyExc_TypeError, "_asdict() must return a dict, not %.80s",
+                     Py_TYPE(d)->tp_name);
+        rc = -1;
+    }
     Py_DECREF(d);
     return rc < 0 ? -1 : 1;
 }
 
+/* decimal.Decimal as awslambdaric's marshaller imported it at start-up, which no later
+ * change to sys.modules affects (simplejson's encoder likewise holds the class it got).
+ * Kept once found; host does not import decimal for it (that costs milliseconds of cold
+ * start): while no decimal module is loaded no value can be a Decimal. */
+static PyObject *decimal_class;
+
+/* _decimal's type is named "decimal.Decimal" whatever sys.modules says now; without one in
+ * obj's own type, sys.modules["decimal"].Decimal (a proxy's __class__ may still say
+ * Decimal). New reference, or NULL (no error) when neither is there. */
+static PyObject *find_decimal_class(PyObject *obj)
+{
+    PyObject *mro = Py_TYPE(obj)->tp_mro;
+    for (Py_ssize_t i = 0; mro && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (strcmp(t->tp_name, "decimal.Decimal") == 0) {
+            Py_INCREF(t);
+            return (PyObject *)t;
+        }
+    }
+    PyObject *mod = PyDict_GetItemString(PyImport_GetModuleDict(), "decimal");
+    PyObject *cls = mod ? PyObject_GetAttrString(mod, "Decimal") : NULL;
+    if (cls && PyType_Check(cls))
+        return cls;
+    Py_XDECREF(cls);
+    PyErr_Clear();
+    return NULL;
+}
+
+/* isinstance(obj, decimal.Decimal), as awslambdaric's Encoder.default asks it. */
+static int is_decimal(PyObject *obj)
+{
+    if (!decimal_class)
+        decimal_class = find_decimal_class(obj);
+    return decimal_class ? PyObject_IsInstance(obj, decimal_class) : 0;
+}
+
+/* awslambdaric's Encoder.default for a Decimal: NaN as float('nan') (which allow_nan off
+ * then refuses), anything else as the raw text of str(d). */
+static int encode_decimal(enc_t *e, PyObject *d)
+{
+    PyObject *nan = PyObject_CallMethod(d, "is_nan", NULL);
+    if (!nan)
+        return -1;
+    int is_nan = PyObject_IsTrue(nan);
+    Py_DECREF(nan);
+    if (is_nan < 0)
+        return -1;
+    if (is_nan) {
+        PyErr_SetString(PyExc_ValueError, "Out of range float values are not JSON compliant");
+        return -1;
+    }
+    return put_text(e, PyObject_Str(d));
+}
+
+/* JSONEncoder.default: 'Object of type %s is not JSON serializable' % o.__class__.__name__
+ * (a proxy's __class__ names what it stands for). */
+static int not_serializable(PyObject *obj)
+{
+    PyObject *name = NULL, *fmt = NULL, *msg = NULL;
+    PyObject *cls = PyObject_GetAttrString(obj, "__class__");
+    if (!cls || !(name = PyObject_GetAttrString(cls, "__name__")))
+        goto done;
+    fmt = PyUnicode_FromString("Object of type %s is not JSON serializable");
+    if (fmt && (msg = PyUnicode_Format(fmt, name)))
+        PyErr_SetObject(PyExc_TypeError, msg);
+done:
+    Py_XDECREF(msg);
+    Py_XDECREF(fmt);
+    Py_XDECREF(name);
+    Py_XDECREF(cls);
+    return -1;
+}
+
+/* simplejson asks isinstance(obj, RawJSON) before default(), and isinstance reads
+ * obj.__class__. When that fails (other than with AttributeError), simplejson 3.20.1 goes on
+ * as if obj were a RawJSON and reads obj.encoded_json: that attribute's error is then the one
+ * reported, or the first error when it has none. (The official runtime then writes the
+ * attribute as raw text with an error pending, or aborts on an assertion if it is no str.) */
+static int rawjson_probe(PyObject *obj)
+{
+    PyObject *cls = PyObject_GetAttrString(obj, "__class__");
+    if (cls || PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        Py_XDECREF(cls);
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *raw = PyObject_GetAttrString(obj, "encoded_json");
+    if (raw) {
+        Py_DECREF(raw);
+        PyErr_Restore(type, value, tb);
+    } else {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return -1;
+}
+
+/* awslambdaric's Encoder.default: isinstance(obj, decimal.Decimal), else the TypeError. */
+static int encode_default(enc_t *e, PyObject *obj)
+{
+    if (before_user_code(e) < 0 || rawjson_probe(obj) < 0)
+        return -1;
+    int r = is_decimal(obj);
+    if (r < 0)
+        return -1;
+    return r ? encode_decimal(e, obj) : not_serializable(obj);
+}
+
 static int encode_other(enc_t *e, PyObject *obj)
 {
-    if (PyList_Check(obj))
-        return encode_sequence(e, obj);
+    /* An exact Decimal has no _asdict and its own __class__: straight to default(). */
+    if (decimal_class && Py_TYPE(obj) == (PyTypeObject *)decimal_class)
+        return encode_decimal(e, obj);
     int r = try_asdict(e, obj);
     if (r != 0)
         return r < 0 ? -1 : 0;
-    if (PyTuple_Check(obj))
-        return encode_sequence(e, obj);
+    if (PyList_Check(obj) || PyTuple_Check(obj))
+        return encode_iterable(e, obj);
     if (PyDict_Check(obj))
         return encode_dict_items(e, obj);
-    r = is_decimal(obj);
-    if (r < 0)
-        return -1;
-    if (r)
-        return encode_decimal(e, obj);
-    PyErr_Format(PyExc_TypeError, "Object of type %.200s is not JSON serializable",
-                 _PyType_Name(Py_TYPE(obj)));
-    return -1;
+    return encode_default(e, obj);
 }
 
 static int encode(enc_t *e, PyObject *obj)
@@ -364,7 +644,7 @@ static int encode(enc_t *e, PyObject *obj)
     if (PyLong_Check(obj))
         return encode_int(e, obj);
     if (PyFloat_Check(obj))
-        return encode_float_value(e, PyFloat_AS_DOUBLE(obj));
+        return encode_float(e, obj);
     if (PyBytes_Check(obj))
         return encode_bytes_as_str(e, obj);
     if (Py_EnterRecursiveCall(" while encoding a JSON object"))
@@ -373,7 +653,7 @@ static int encode(enc_t *e, PyObject *obj)
     if (PyDict_CheckExact(obj))
         rc = encode_dict(e, obj);
     else if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj))
-        rc = encode_sequence(e, obj);
+        rc = encode_list(e, obj);
     else
         rc = encode_other(e, obj);
     Py_LeaveRecursiveCall();
@@ -382,8 +662,8 @@ static int encode(enc_t *e, PyObject *obj)
 
 int marshal_dumps(PyObject *obj, buf_t *out)
 {
-    enc_t e = {.out = out, .path = {NULL, 0, 0}};
+    enc_t e = {.out = out};
     int rc = encode(&e, obj);
-    PyMem_Free(e.path.items);
+    PyMem_Free(e.path.frames);
     return rc;
 }

@@ -2,6 +2,9 @@
 §13 async handlers)."""
 
 import json
+import pathlib
+import shutil
+import sys
 
 import pytest
 
@@ -215,3 +218,51 @@ def test_result_after_marshal_error_loop_continues(host_bin, rapi, marshal_app):
     results = run_exprs(host_bin, rapi, marshal_app, ["{1}", "'fine'"])
     assert results[0].kind == "error"
     assert results[1].kind == "response" and results[1].body == b'"fine"'
+
+
+# ---------------------------------------------------------------- differential: hostile values
+# marshal_cases.py builds each value; marshal_oracle.json holds what the official encoder
+# (simplejson 3.20.1's C encoder with awslambdaric 4.0.1's options) made of it, recorded by
+# record_marshal_oracle.py (simplejson 3.20 cannot be installed where the tests run).
+HERE = pathlib.Path(__file__).resolve().parent
+ORACLE = {k: v for k, v in json.loads((HERE / "marshal_oracle.json").read_text()).items()
+          if not k.startswith("_")}
+
+
+def test_oracle_covers_every_case():
+    # a case added to marshal_cases.py without re-recording the oracle would test nothing
+    sys.path.insert(0, str(HERE))
+    try:
+        import marshal_cases
+    finally:
+        sys.path.remove(str(HERE))
+    assert sorted(marshal_cases.CASES) == sorted(ORACLE)
+
+
+def test_hostile_values_as_the_official_encoder(host_bin, rapi, tmp_task_root):
+    shutil.copy(HERE / "marshal_cases.py", tmp_task_root / "marshal_cases.py")
+    write(tmp_task_root, "app.py", """
+        import marshal_cases
+        def handler(event, context):
+            marshal_cases.reset()
+            return marshal_cases.CASES[event["case"]]()
+    """)
+    names = list(ORACLE)
+    proc, results = run_invokes(host_bin, rapi, tmp_task_root, "app.handler",
+                                [{"case": n} for n in names], timeout=20)
+    failures = []
+    for name, res in zip(names, results):
+        want = ORACLE[name]
+        if want["kind"] == "error":
+            got = res.json().get("errorMessage") if res.kind == "error" else None
+            ok = got == want["message"] and res.json().get("errorType") == "Runtime.MarshalError"
+        else:
+            body = (bytes.fromhex(want["body"]) if want["kind"] == "raw"
+                    else want["body"].encode("utf-8"))
+            ctype = "application/unknown" if want["kind"] == "raw" else "application/json"
+            got = res.body if res.kind == "response" else res.body[:300]
+            ok = got == body and res.headers.get("content-type") == ctype
+        if not ok:
+            failures.append("%s: want %r, got %s %r" % (name, want, res.kind, got))
+    assert not failures, "\n".join(failures)
+    assert proc.poll() is None, "host exited: %s" % proc.stderr_text()[-2000:]
