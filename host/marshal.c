@@ -10,34 +10,34 @@
  * _asdict(), list/tuple (subclasses too), dict (subclasses too), and last the default()
  * hook of awslambdaric's Encoder (Decimal, else "not JSON serializable"). */
 
-/* One container on the path from the document's root, for circular-reference detection
- * (depth is bounded by Py_EnterRecursiveCall, so a linear scan is cheap) and, for an exact
- * dict, where its walk stands. */
-typedef enum {
-    FRAME_PLAIN,       /* a list, tuple, or dict walked through its items() list */
-    FRAME_DICT_LIVE,   /* an exact dict walked in place with PyDict_Next */
-    FRAME_DICT_FROZEN, /* an exact dict whose remaining members were copied into `rest` */
-} frame_kind;
-
+/* Containers on the current path, for circular-reference detection. Depth is bounded by
+ * Py_EnterRecursiveCall, so a linear scan is cheap. */
 typedef struct {
-    PyObject *obj;   /* borrowed: whoever encodes the container holds it */
-    PyObject *rest;  /* FRAME_DICT_FROZEN: [key, value, key, value, ...] still to write */
-    Py_ssize_t pos;  /* PyDict_Next position, or the index into rest */
-    frame_kind kind;
-} frame_t;
-
-typedef struct {
-    frame_t *frames;
+    PyObject **items;
     size_t len, cap;
-    size_t live; /* frames of kind FRAME_DICT_LIVE */
 } path_t;
+
+/* An exact dict being written: walked in place, until Python code is about to run (see
+ * before_user_code); then what is left of it is copied into `rest`. Lives on the stack of
+ * encode_dict; the walks in progress form a list, innermost first. */
+typedef struct walk {
+    PyObject *dict;
+    Py_ssize_t pos;   /* PyDict_Next position, then the index into rest */
+    PyObject *rest;   /* NULL while walked in place; else [key, value, key, value, ...] */
+    struct walk *outer;
+} walk_t;
 
 typedef struct {
     buf_t *out;
     path_t path;
+    walk_t *walks;
 } enc_t;
 
 static int encode(enc_t *e, PyObject *obj);
+
+/* Paths that only unusual values take: kept out of line so that the hot loop over plain
+ * dicts, lists, strings and numbers stays small. */
+#define SLOW_PATH __attribute__((noinline, cold))
 
 static int oom(void)
 {
@@ -114,65 +114,56 @@ static int put_text(enc_t *e, PyObject *s)
  * a Decimal subclass's __str__) that changes the dict does not change what is written.
  * host walks the dict in place, and copies what is left of it only when Python code is
  * about to run: until then nothing can have changed it. */
-static int freeze(frame_t *f)
+static int freeze(walk_t *w)
 {
     PyObject *rest = PyList_New(0);
     if (!rest)
         return -1;
     PyObject *key, *value;
-    while (PyDict_Next(f->obj, &f->pos, &key, &value)) {
+    while (PyDict_Next(w->dict, &w->pos, &key, &value)) {
         if (PyList_Append(rest, key) < 0 || PyList_Append(rest, value) < 0) {
             Py_DECREF(rest);
             return -1;
         }
     }
-    f->rest = rest;
-    f->pos = 0;
-    f->kind = FRAME_DICT_FROZEN;
+    w->rest = rest;
+    w->pos = 0;
     return 0;
 }
 
-/* Called before anything that may run Python code a user wrote. */
-static int before_user_code(enc_t *e)
+/* Called before anything that may run Python code a user wrote. Every walk is copied at
+ * once, so the ones still in place are the innermost few: stop at the first copy. */
+SLOW_PATH static int before_user_code(enc_t *e)
 {
-    for (size_t i = 0; e->path.live && i < e->path.len; i++) {
-        if (e->path.frames[i].kind != FRAME_DICT_LIVE)
-            continue;
-        if (freeze(&e->path.frames[i]) < 0)
+    for (walk_t *w = e->walks; w && !w->rest; w = w->outer)
+        if (freeze(w) < 0)
             return -1;
-        e->path.live--;
-    }
     return 0;
 }
 
-static int path_push(enc_t *e, PyObject *container, frame_kind kind)
+static int path_push(enc_t *e, PyObject *container)
 {
     for (size_t i = 0; i < e->path.len; i++) {
-        if (e->path.frames[i].obj == container) {
+        if (e->path.items[i] == container) {
             PyErr_SetString(PyExc_ValueError, "Circular reference detected");
             return -1;
         }
     }
     if (e->path.len == e->path.cap) {
         size_t cap = e->path.cap ? e->path.cap * 2 : 16;
-        frame_t *p = PyMem_Realloc(e->path.frames, cap * sizeof *p);
+        PyObject **p = PyMem_Realloc(e->path.items, cap * sizeof *p);
         if (!p)
             return oom();
-        e->path.frames = p;
+        e->path.items = p;
         e->path.cap = cap;
     }
-    e->path.frames[e->path.len++] = (frame_t){.obj = container, .kind = kind};
-    if (kind == FRAME_DICT_LIVE)
-        e->path.live++;
+    e->path.items[e->path.len++] = container;
     return 0;
 }
 
 static void path_pop(enc_t *e)
 {
-    frame_t *f = &e->path.frames[--e->path.len];
-    if (f->kind == FRAME_DICT_LIVE)
-        e->path.live--;
-    Py_CLEAR(f->rest);
+    e->path.len--;
 }
 
 /* ---------------------------------------------------------------- scalars */
@@ -298,10 +289,8 @@ static int encode_key_text(enc_t *e, PyObject *key)
 /* simplejson also files each key in a memo dict (hashing it): a key of a subclass whose
  * __hash__ fails fails there. (Which text a memo hit gives differs from the key's own only
  * for str subclasses that redefine __eq__ and __hash__; host writes the key's own.) */
-static int encode_key(enc_t *e, PyObject *key)
+__attribute__((noinline)) static int encode_other_key(enc_t *e, PyObject *key)
 {
-    if (PyUnicode_CheckExact(key))
-        return encode_str(e, key);
     if (encode_key_text(e, key) < 0)
         return -1;
     if (is_exact_scalar(key))
@@ -309,6 +298,13 @@ static int encode_key(enc_t *e, PyObject *key)
     if (before_user_code(e) < 0)
         return -1;
     return PyObject_Hash(key) == -1 ? -1 : 0;
+}
+
+static int encode_key(enc_t *e, PyObject *key)
+{
+    if (PyUnicode_CheckExact(key))
+        return encode_str(e, key);
+    return encode_other_key(e, key);
 }
 
 /* `, "key": value` (no comma before the first member). */
@@ -321,18 +317,16 @@ static int encode_member(enc_t *e, PyObject *key, PyObject *value, int first)
     return encode(e, value);
 }
 
-/* The next member of the exact dict at path depth `depth` (the path may have been
- * reallocated since it was pushed). New references in *key and *value; 0 at the end. */
-static int next_member(enc_t *e, size_t depth, PyObject **key, PyObject **value)
+/* The next member of a walk: new references in *key and *value; 0 at the end. */
+static int next_member(walk_t *w, PyObject **key, PyObject **value)
 {
-    frame_t *f = &e->path.frames[depth];
-    if (f->kind == FRAME_DICT_FROZEN) {
-        if (f->pos + 1 >= PyList_GET_SIZE(f->rest))
+    if (w->rest) {
+        if (w->pos + 1 >= PyList_GET_SIZE(w->rest))
             return 0;
-        *key = PyList_GET_ITEM(f->rest, f->pos);
-        *value = PyList_GET_ITEM(f->rest, f->pos + 1);
-        f->pos += 2;
-    } else if (!PyDict_Next(f->obj, &f->pos, key, value)) {
+        *key = PyList_GET_ITEM(w->rest, w->pos);
+        *value = PyList_GET_ITEM(w->rest, w->pos + 1);
+        w->pos += 2;
+    } else if (!PyDict_Next(w->dict, &w->pos, key, value)) {
         return 0;
     }
     Py_INCREF(*key);
@@ -341,20 +335,23 @@ static int next_member(enc_t *e, size_t depth, PyObject **key, PyObject **value)
 }
 
 /* An exact dict. */
-static int encode_dict(enc_t *e, PyObject *dict)
+__attribute__((noinline)) static int encode_dict(enc_t *e, PyObject *dict)
 {
     if (PyDict_GET_SIZE(dict) == 0)
         return PUT_LIT(e, "{}");
-    if (path_push(e, dict, FRAME_DICT_LIVE) < 0)
+    if (path_push(e, dict) < 0)
         return -1;
-    size_t depth = e->path.len - 1;
+    walk_t w = {.dict = dict, .outer = e->walks};
+    e->walks = &w;
     int rc = PUT_LIT(e, "{");
     PyObject *key, *value;
-    for (int first = 1; rc == 0 && next_member(e, depth, &key, &value); first = 0) {
+    for (int first = 1; rc == 0 && next_member(&w, &key, &value); first = 0) {
         rc = encode_member(e, key, value, first);
         Py_DECREF(key);
         Py_DECREF(value);
     }
+    e->walks = w.outer;
+    Py_XDECREF(w.rest);
     path_pop(e);
     return rc < 0 ? -1 : PUT_LIT(e, "}");
 }
@@ -376,7 +373,7 @@ static int encode_dict_items(enc_t *e, PyObject *dict)
 {
     if (PyDict_GET_SIZE(dict) == 0)
         return PUT_LIT(e, "{}");
-    if (path_push(e, dict, FRAME_PLAIN) < 0)
+    if (path_push(e, dict) < 0)
         return -1;
     int rc = -1;
     PyObject *items = NULL;
@@ -402,11 +399,11 @@ done:
 /* An exact list or tuple. The size is read again each time and the item held while it is
  * encoded: Python code (an _asdict(), a Decimal subclass's __str__) may change a list while
  * it is written, and a list iterator, which simplejson uses, stops at its current end. */
-static int encode_list(enc_t *e, PyObject *seq)
+__attribute__((noinline)) static int encode_list(enc_t *e, PyObject *seq)
 {
     if (Py_SIZE(seq) == 0)
         return PUT_LIT(e, "[]");
-    if (path_push(e, seq, FRAME_PLAIN) < 0)
+    if (path_push(e, seq) < 0)
         return -1;
     int rc = PUT_LIT(e, "[");
     int is_list = PyList_CheckExact(seq);
@@ -447,7 +444,7 @@ static int encode_iterable(enc_t *e, PyObject *seq)
     int truth = PyObject_IsTrue(seq);
     if (truth <= 0)
         return truth < 0 ? -1 : PUT_LIT(e, "[]");
-    if (path_push(e, seq, FRAME_PLAIN) < 0)
+    if (path_push(e, seq) < 0)
         return -1;
     int rc = -1;
     PyObject *it = PyObject_GetIter(seq);
@@ -616,7 +613,7 @@ static int encode_default(enc_t *e, PyObject *obj)
     return r ? encode_decimal(e, obj) : not_serializable(obj);
 }
 
-static int encode_other(enc_t *e, PyObject *obj)
+SLOW_PATH static int encode_other(enc_t *e, PyObject *obj)
 {
     /* An exact Decimal has no _asdict and its own __class__: straight to default(). */
     if (decimal_class && Py_TYPE(obj) == (PyTypeObject *)decimal_class)
@@ -631,6 +628,23 @@ static int encode_other(enc_t *e, PyObject *obj)
     return encode_default(e, obj);
 }
 
+/* Containers and everything else, one recursion level deeper. */
+__attribute__((noinline)) static int encode_nested(enc_t *e, PyObject *obj)
+{
+    if (Py_EnterRecursiveCall(" while encoding a JSON object"))
+        return -1;
+    int rc;
+    if (PyDict_CheckExact(obj))
+        rc = encode_dict(e, obj);
+    else if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj))
+        rc = encode_list(e, obj);
+    else
+        rc = encode_other(e, obj);
+    Py_LeaveRecursiveCall();
+    return rc;
+}
+
+/* Scalars here, each a tail call, so that this dispatch needs no stack frame of its own. */
 static int encode(enc_t *e, PyObject *obj)
 {
     if (obj == Py_None)
@@ -647,23 +661,13 @@ static int encode(enc_t *e, PyObject *obj)
         return encode_float(e, obj);
     if (PyBytes_Check(obj))
         return encode_bytes_as_str(e, obj);
-    if (Py_EnterRecursiveCall(" while encoding a JSON object"))
-        return -1;
-    int rc;
-    if (PyDict_CheckExact(obj))
-        rc = encode_dict(e, obj);
-    else if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj))
-        rc = encode_list(e, obj);
-    else
-        rc = encode_other(e, obj);
-    Py_LeaveRecursiveCall();
-    return rc;
+    return encode_nested(e, obj);
 }
 
 int marshal_dumps(PyObject *obj, buf_t *out)
 {
     enc_t e = {.out = out};
     int rc = encode(&e, obj);
-    PyMem_Free(e.path.frames);
+    PyMem_Free(e.path.items);
     return rc;
 }
