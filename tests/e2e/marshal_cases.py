@@ -354,6 +354,8 @@ CASES = {
     "int_subclass_own_int": lambda: [IntOwnInt(7)],
     "int_subclass_int_returns_str": lambda: [IntIntReturnsStr(7)],
     "int_subclass_key": lambda: {IntOwnInt(7): 0},
+    "int_too_long_for_str": lambda: [10 ** 5000],
+    "int_key_too_long_for_str": lambda: {10 ** 5000: 0},
     # strings and bytes
     "str_subclass_own_str": lambda: [StrOwnStr("mine"), {StrOwnStr("key"): 1}],
     "bytes_subclass_nested": lambda: [BytesOwnStr(b"raw")],
