@@ -11,7 +11,7 @@
 #include "crash.h"
 #include "event.h"
 #include "floattext.h"
-#include "marshal.h"
+#include "marshaller.h"
 
 /* The stamps of the current invocation, read by the logging filter through
  * _host.request_id() and _host.tenant_id(). As in the official runtime they are not
@@ -227,8 +227,9 @@ PyObject *invoke_begin(invoker *iv, const invoke_request *req)
 static void marshal_result(invoker *iv, PyObject *result, const char *request_id,
                            invoke_result *out)
 {
-    if (PyBytes_CheckExact(result)) {
-        /* bytes go out raw, as the official runtime posts them. */
+    if (PyBytes_Check(result)) {
+        /* bytes (subclasses too: the check is isinstance) go out raw, as the official
+         * runtime posts them. */
         set_body(out, Py_NewRef(result));
         out->content_type = "application/unknown";
         out->kind = INVOKE_RESPONSE;

@@ -8,7 +8,7 @@
 #include "context.h"
 #include "hostpy.h"
 #include "invoke.h"
-#include "marshal.h"
+#include "marshaller.h"
 
 #define BOOTSTRAP_MODULE "hostrt_bootstrap"
 #define ERRORS_MODULE "hostrt_errors"

@@ -66,9 +66,15 @@ def handler(event, context):
 
 # Issue 8 item 7: exponents of 10000 and more. 0.<9999 zeros>15e10000 is 1.5; host wrote
 # its remembered digits with an overflowed exponent: 1.5e-\x8a00, not UTF-8.
-HUGE_EXPONENTS = (b"[1e10000, 1.5e-10000, 0." + b"0" * 9999 + b"15e10000, 0." + b"0" * 10009
+# (1e10000 is inf, which the marshaller refuses as simplejson 3.20.1 does: see
+# test_huge_exponent_overflows_to_inf)
+HUGE_EXPONENTS = (b"[1.5e-10000, 0." + b"0" * 9999 + b"15e10000, 0." + b"0" * 10009
                   + b"25e10010, 1" + b"0" * 30 + b"e-10000, -0." + b"0" * 20000 + b"3e20001]")
-HUGE_EXPONENTS_ECHO = b"[Infinity, 0.0, 1.5, 2.5, 0.0, -3.0]"
+HUGE_EXPONENTS_ECHO = b"[0.0, 1.5, 2.5, 0.0, -3.0]"
+
+
+def test_huge_exponent_overflows_to_inf(host_bin, rapi, tmp_task_root):
+    assert decoded(host_bin, rapi, tmp_task_root, b'{"x": 1e10000}') == {"x": "float:inf"}
 
 
 def test_huge_exponents_echo_as_repr(host_bin, rapi, tmp_task_root):

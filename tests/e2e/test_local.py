@@ -201,15 +201,16 @@ def test_handler_error_exit_1_and_error_json(host_bin, fn_root):
 
 
 def test_marshalling_same_as_runtime(host_bin, tmp_task_root):
-    # awslambdaric.md §4: the same marshaller (str quoted, None null, Decimal, NaN, raw UTF-8).
+    # awslambdaric.md §4: the same marshaller (str quoted, None null, Decimal, float repr,
+    # raw UTF-8).
     write(tmp_task_root, "app.py", """
         from decimal import Decimal
         def fn(event, context):
-            return [event["k"], None, Decimal("1.10"), float("nan"), "\\u00e9\\U0001F600"]
+            return [event["k"], None, Decimal("1.10"), 1e300, "\\u00e9\\U0001F600"]
     """)
     write(tmp_task_root, "ev.json", '{"k": "v"}')
     cp = run_local(host_bin, ["--local", "ev.json", "--handler", "app.fn"], cwd=tmp_task_root)
-    assert cp.stdout == '["v", null, 1.10, NaN, "\u00e9\U0001F600"]\n'.encode("utf-8")
+    assert cp.stdout == '["v", null, 1.10, 1e+300, "\u00e9\U0001F600"]\n'.encode("utf-8")
 
 
 def test_init_error_exit_2(host_bin, tmp_task_root):

@@ -5,7 +5,8 @@ ensure_ascii=False) in the python3.12+ mode (awslambdaric.md §3.4, §4: same se
 float repr, escapes, big ints). 3,000 generated documents go through an echo handler in one
 warm `host --local` process; every output line must match the reference. Documents with
 NaN/Infinity are not JSON to simplejson 3.20.1: they are refused, in both modes, at the
-first such literal.
+first such literal. A result holding NaN or an
+infinity is a MarshalError (simplejson >= 3.19 has allow_nan off).
 """
 
 import json
@@ -93,9 +94,11 @@ def first_constant(doc):
 def test_random_documents_with_nan_refused_in_both_modes(host_bin, rapi, tmp_task_root,
                                                           tmp_path):
     from rapi_server import start_host
+    # the handler builds the value (stdlib json reads NaN), so this is about the marshaller
     write(tmp_task_root, "echo.py", """
+        import json
         def handler(event, context):
-            return event
+            return json.loads(event["doc"])
     """)
     r = random.Random(7)
     docs = []
@@ -120,6 +123,29 @@ def test_random_documents_with_nan_refused_in_both_modes(host_bin, rapi, tmp_tas
     assert proc.returncode == 1, proc.stderr[-2000:]
     lines = proc.stdout.split(b"\n")[:-1]
     assert [json.loads(line)["errorMessage"] for line in lines] == want
+
+
+def test_random_results_with_nan_are_marshal_errors(host_bin, rapi, tmp_task_root):
+    from rapi_server import start_host
+    # the handler builds the value (stdlib json reads NaN), so this is about the marshaller
+    write(tmp_task_root, "echo.py", """
+        import json
+        def handler(event, context):
+            return json.loads(event["doc"])
+    """)
+    r = random.Random(7)
+    docs = []
+    while len(docs) < 200:
+        d = json.dumps(rand_value(r))
+        if "NaN" in d or "Infinity" in d:
+            docs.append(d)
+    start_host(host_bin, rapi, tmp_task_root, "echo.handler")
+    for doc in docs:
+        rid = rapi.enqueue({"doc": doc})
+        res = rapi.wait_for_result(rid)
+        assert res.kind == "error", doc
+        assert res.json()["errorMessage"] == ("Unable to marshal response: Out of range float "
+                                              "values are not JSON compliant"), doc
 
 
 def short_decimal(r):
@@ -147,6 +173,8 @@ def test_float_text_kept_from_the_event_is_repr_exact(host_bin, tmp_task_root, t
     """)
     r = random.Random(99)
     docs = ["[" + ", ".join(short_decimal(r) for _ in range(50)) + "]" for _ in range(4000)]
+    # a number past the double range reads as inf, which the marshaller refuses (allow_nan off)
+    docs = [d for d in docs if "Infinity" not in json.dumps(json.loads(d))]
     events = tmp_path / "floats.jsonl"
     events.write_text("\n".join(docs) + "\n")
     proc = subprocess.run([host_bin, "--local", str(events), "--handler", "echo.handler",
