@@ -2,6 +2,7 @@
 
 #include <Python.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +70,10 @@ int interp_start(const char *argv0)
     if (check(PyConfig_SetBytesArgv(&config, 1, argv), &config, "argv") < 0)
         return -1;
     find_relocated_home();
+    /* `host local` without --system-packages: nothing from the build machine's
+     * site-packages/dist-packages, as on Lambda (sam_env.c sets it). */
+    if (getenv("_HOST_NO_SYSTEM_SITE"))
+        config.site_import = 0;
     if (home[0]) {
         /* A layer has no sitecustomize, no user site and no .pth files in its stdlib
          * site-packages: bootstrap.py does the rest of site's work for a fraction of

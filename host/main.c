@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "crash.h"
@@ -11,6 +12,7 @@
 #include "local.h"
 #include "pyrt.h"
 #include "runtime.h"
+#include "sam_main.h"
 #include "workers.h"
 
 static const char *handler_name(const host_options *o)
@@ -50,6 +52,8 @@ static int setup_python(const host_options *o, const char *argv0, pyrt_t *rt)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "local") == 0)
+        return sam_main(argc - 1, argv + 1);
     double started = local_now_ms();
     host_options o;
     if (cli_parse(argc, argv, &o) < 0) {
