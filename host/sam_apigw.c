@@ -337,7 +337,7 @@ json_t *sam_apigw_event(const sam_apigw_request *r)
         return event_v1(r);
     char key[4096];
     if (r->route_path)
-        snprintf(key, sizeof key, "%s %s", r->method, r->route_path);
+        snprintf(key, sizeof key, "%s %s", r->route_method ? r->route_method : r->method, r->route_path);
     else
         snprintf(key, sizeof key, "$default");
     return event_v2(r, key);
@@ -546,7 +546,7 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     const sam_route *r = m.route;
     sam_apigw_request req = {
         .method = method, .path = url, .raw_path = raw_path, .raw_query = qm ? qm + 1 : "",
-        .route_path = r->path, .source_ip = ip, .request_id = rid,
+        .route_path = r->path, .route_method = r->method, .source_ip = ip, .request_id = rid,
         .stage = r->kind == SAM_ROUTE_REST_API ? "Prod" : "$default", .headers = h.kv, .query = q.kv,
         .params = params, .body = body, .body_len = len,
         .binary = len > 0 && is_binary_type(s, r, header(h.kv, "content-type"), body, len),

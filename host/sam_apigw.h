@@ -22,6 +22,7 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
 /* The event for one request; exposed for the unit tests. New reference. */
 typedef struct {
     const char *method, *path, *raw_path, *raw_query, *route_path, *source_ip, *request_id;
+    const char *route_method;    /* the event's method as the template writes it (ANY, GET, ...) */
     const char *stage;           /* "$default" (HTTP API) or "Prod" (REST API) */
     const char *const *headers;  /* name, value, name, value, ..., NULL: as received, in order */
     const char *const *query;    /* decoded name, value (value NULL for a bare name), ..., NULL */

@@ -822,10 +822,10 @@ static int read_events(evaluator *e, const sam_node *props, sam_function *f)
 
 /* The source folder a function runs from locally: Metadata.HostLocal.CodeUri when the
  * template's CodeUri is a built artefact (a zip), else CodeUri. */
-static const sam_node *local_code_uri(const sam_node *res, const sam_node *props)
+static const sam_node *local_code_uri(const evaluator *e, const sam_node *res, const sam_node *props)
 {
     const sam_node *m = sam_yaml_get(sam_yaml_get(sam_yaml_get(res, "Metadata"), "HostLocal"), "CodeUri");
-    return m ? m : sam_yaml_get(props, "CodeUri");
+    return m ? m : prop(e, props, "CodeUri");
 }
 
 static int read_function(evaluator *e, const char *id, const sam_node *res, sam_function *f)
@@ -850,7 +850,7 @@ static int read_function(evaluator *e, const char *id, const sam_node *res, sam_
     if (f->runtime && strncmp(f->runtime, "python3", 7) != 0 && strncmp(f->runtime, "provided", 8) != 0)
         return fail(e, rt, "function %s: Runtime %s is not Python; host runs Python handlers "
                            "(python3.x, or provided.* with the host layer)", id, f->runtime);
-    if (!(f->code_dir = code_location(e, local_code_uri(res, props), "CodeUri")))
+    if (!(f->code_dir = code_location(e, local_code_uri(e, res, props), "CodeUri")))
         return -1;
     const sam_node *t = prop(e, props, "Timeout"), *m = prop(e, props, "MemorySize");
     double mem = DEFAULT_MEMORY_MB;
