@@ -14,9 +14,9 @@ PY_CFLAGS   := $(shell $(PY_CONFIG) --includes)
 PY_LIBS     := $(shell $(PY_CONFIG) --embed --ldflags)
 PY_LIBDIR   := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
 
-DEP_CFLAGS  := $(shell pkg-config --cflags libcurl jansson libmicrohttpd yaml-0.1 2>/dev/null)
-DEP_LIBS    := $(shell pkg-config --libs libcurl jansson libmicrohttpd yaml-0.1 2>/dev/null || \
-                 echo -lcurl -ljansson -lmicrohttpd -lyaml) -lpthread
+DEP_CFLAGS  := $(shell pkg-config --cflags libcurl jansson libmicrohttpd yaml-0.1 zlib 2>/dev/null)
+DEP_LIBS    := $(shell pkg-config --libs libcurl jansson libmicrohttpd yaml-0.1 zlib 2>/dev/null || \
+                 echo -lcurl -ljansson -lmicrohttpd -lyaml -lz) -lpthread
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing \

@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-all}
 
 build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev
-            libmicrohttpd-dev libyaml-dev)
+            libmicrohttpd-dev libyaml-dev zlib1g-dev)
 test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip)
 
 pkgs=("${build_pkgs[@]}")
