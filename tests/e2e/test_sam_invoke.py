@@ -212,3 +212,17 @@ def test_repository_template_hello_and_store(host_bin):
     r = result(p)
     assert r["statusCode"] == 200 and "products" in json.loads(r["body"])
     assert "Memory Size: 512 MB" in p.stderr        # Globals' MemorySize
+
+
+def test_venv_flag_and_active_virtual_env(host_bin, project):
+    import os
+    for name, where in (("flagvenv", "flag"), ("activevenv", "active")):
+        sp = project / name / "lib" / ("python" + PY_XY) / "site-packages"
+        sp.mkdir(parents=True)
+        (sp / "which.py").write_text("WHERE = %r\n" % where)
+    ev = project / "m.json"
+    ev.write_text(json.dumps({"modules": ["which"]}))
+    env = dict(os.environ, VIRTUAL_ENV=str(project / "activevenv"))
+    assert result(invoke(host_bin, project, "Imports", "-e", str(ev), env=env))["imports"] == {"which": "active"}
+    r = result(invoke(host_bin, project, "Imports", "-e", str(ev), "--venv", str(project / "flagvenv"), env=env))
+    assert r["imports"] == {"which": "flag"}     # --venv wins over VIRTUAL_ENV
