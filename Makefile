@@ -30,7 +30,7 @@ HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
 HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
 HOST_PY     := $(wildcard host/py/*.py)
 
-.PHONY: all deps check unit demo bench layer layer-native install clean FORCE
+.PHONY: all deps check unit demo serve bench layer layer-native install clean FORCE
 
 all: $(BUILD)/host
 
@@ -72,6 +72,13 @@ demo:
 	@bash scripts/deps.sh build
 	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/demo.sh
+
+# The store and its web page on http://127.0.0.1:3000 under `host local start-api`, on SQLite
+# (pyhandlers/local-env.json empties the DynamoDB table and SSM names); Ctrl-C stops.
+serve:
+	@bash scripts/deps.sh build
+	$(MAKE) all
+	$(BUILD)/host local start-api -t template.yaml --env-vars pyhandlers/local-env.json $(SERVE_ARGS)
 
 # host is measured as deployed: the native layer's bootstrap with its own stdlib.
 bench: layer-native

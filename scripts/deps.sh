@@ -6,7 +6,8 @@ what=${1:-all}
 
 build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev
             libmicrohttpd-dev libyaml-dev zlib1g-dev)
-test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip)
+test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip curl
+           chromium chromium-driver)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = build ] || pkgs+=("${test_pkgs[@]}")
