@@ -13,7 +13,7 @@
 
 UNIT_DIR      := tests/unit
 UNIT_BUILD    := $(BUILD)/unit
-UNIT_NAMES    := buf marshal event rapi_headers cli context errors invoke handler syspath
+UNIT_NAMES    := buf marshal event rapi_headers cli context errors invoke handler syspath sam
 UNIT_BINS     := $(UNIT_NAMES:%=$(UNIT_BUILD)/test_%)
 UNIT_CFLAGS   := $(shell pkg-config --cflags check) -I$(UNIT_DIR)
 UNIT_LIBS     := $(shell pkg-config --libs check)
