@@ -54,6 +54,7 @@ struct sam_pool {
     sam_worker *workers;
     int generation;
     int closing;
+    int callers;                /* threads inside sam_pool_invoke; sam_pool_free waits for 0 */
     sam_watch watch;
     char arn[512];
 };
@@ -663,6 +664,7 @@ void sam_pool_invoke(sam_pool *p, sam_invocation *inv)
         pthread_mutex_unlock(&p->lock);
         return;
     }
+    p->callers++;
     if (p->o.watch && sam_watch_changed(&p->watch))
         reload(p);
     if (p->tail)
@@ -684,6 +686,8 @@ void sam_pool_invoke(sam_pool *p, sam_invocation *inv)
         if (pthread_cond_timedwait(&inv->cond, &p->lock, &ts) == ETIMEDOUT && !inv->done)
             time_out(p, inv);
     }
+    p->callers--;
+    pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -709,7 +713,7 @@ void sam_pool_free(sam_pool *p)
         return;
     sam_pool_close(p);
     pthread_mutex_lock(&p->lock);
-    while (p->workers)
+    while (p->workers || p->callers) /* Event invocations end on their own threads */
         pthread_cond_wait(&p->work, &p->lock);
     pthread_mutex_unlock(&p->lock);
     sam_watch_close(&p->watch);

@@ -226,3 +226,18 @@ def test_venv_flag_and_active_virtual_env(host_bin, project):
     assert result(invoke(host_bin, project, "Imports", "-e", str(ev), env=env))["imports"] == {"which": "active"}
     r = result(invoke(host_bin, project, "Imports", "-e", str(ev), "--venv", str(project / "flagvenv"), env=env))
     assert r["imports"] == {"which": "flag"}     # --venv wins over VIRTUAL_ENV
+
+
+def test_zip_code_uri_is_unpacked(host_bin, tmp_path):
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "fn.zip", "w") as z:
+        z.writestr("zipped.py", "def handler(e, c):\n    return {'from': 'zip', 'file': __file__}\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      CodeUri: fn.zip\n      Handler: zipped.handler\n      Runtime: python3.11\n")
+    env = dict(__import__("os").environ, TMPDIR=str(tmp_path))
+    r = result(invoke(host_bin, tmp_path, env=env))
+    assert r["from"] == "zip" and r["file"].startswith(str(tmp_path / ("host-local-")))
+    (tmp_path / "missing.yaml").write_text((tmp_path / "template.yaml").read_text().replace("fn.zip", "no.zip"))
+    p = invoke(host_bin, tmp_path, "-t", "missing.yaml")
+    assert p.returncode == 2 and "missing.yaml:5:" in p.stderr and "does not exist" in p.stderr

@@ -187,3 +187,13 @@ def test_unknown_route_and_curl(api):
     p = subprocess.run(["curl", "-s", "-i", api.url + "/items/7?q=1"], capture_output=True, text=True, timeout=30)
     assert p.stdout.startswith("HTTP/1.1 200")
     assert json.loads(p.stdout.split("\n\n", 1)[1])["pathParameters"] == {"id": "7"}
+
+
+def test_handler_without_template_serves_every_path(host_bin, tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    s = Server(host_bin, "start-api", "--handler", "app.echo", cwd=tmp_path)
+    try:
+        ev = event_of(s, "PUT", "/any/where?x=1", body=b"hi", headers=[("Content-Type", "text/plain")])
+        assert ev["routeKey"] == "$default" and ev["rawPath"] == "/any/where" and ev["body"] == "hi"
+    finally:
+        s.stop()
