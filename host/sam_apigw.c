@@ -29,32 +29,45 @@ typedef struct {
     int score;
 } match;
 
-/* Scores how well path matches the route template (higher is more specific), -1 if not. */
-static int route_score(const char *tmpl, const char *path, const char **names, const char **values,
-                       size_t *np, char *store, size_t storelen)
+/* Path parameters captured by a match: names and values point into store. */
+typedef struct {
+    const char *names[MAX_SEGMENTS], *values[MAX_SEGMENTS];
+    size_t n, used;
+    char store[8192];
+} captures;
+
+static int capture(captures *c, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (c->n >= MAX_SEGMENTS || c->used + nlen + vlen + 2 > sizeof c->store)
+        return -1;
+    char *p = c->store + c->used;
+    memcpy(p, name, nlen);
+    p[nlen] = '\0';
+    memcpy(p + nlen + 1, value, vlen);
+    p[nlen + 1 + vlen] = '\0';
+    c->names[c->n] = p;
+    c->values[c->n++] = p + nlen + 1;
+    c->used += nlen + vlen + 2;
+    return 0;
+}
+
+/* How specifically path matches the route template, segment by segment (a literal 3,
+ * {param} 2, {proxy+} 1, in base 4 so earlier segments weigh more); -1 if it does not. */
+static int route_score(const char *tmpl, const char *path, captures *c)
 {
     int score = 0;
-    size_t used = 0;
-    *np = 0;
+    c->n = c->used = 0;
     const char *t = tmpl, *p = path;
     while (*t == '/' && *p == '/') {
         t++, p++;
         size_t tl = strcspn(t, "/"), pl = strcspn(p, "/");
         int param = tl >= 2 && t[0] == '{' && t[tl - 1] == '}';
         int greedy = param && tl >= 3 && t[tl - 2] == '+';
-        if (greedy) {
-            size_t rest = strlen(p);
-            if (rest == 0 || used + tl + rest + 2 > storelen || *np >= MAX_SEGMENTS)
-                return -1;
-            names[*np] = memcpy(store + used, t + 1, tl - 3), store[used + tl - 3] = '\0', used += tl - 2;
-            values[(*np)++] = memcpy(store + used, p, rest), store[used + rest] = '\0';
-            return score * 4 + 1;
-        }
+        if (greedy) /* the rest of the path, one segment or more */
+            return *p && capture(c, t + 1, tl - 3, p, strlen(p)) == 0 ? score * 4 + 1 : -1;
         if (param) {
-            if (pl == 0 || used + tl + pl + 2 > storelen || *np >= MAX_SEGMENTS)
+            if (pl == 0 || capture(c, t + 1, tl - 2, p, pl) < 0)
                 return -1;
-            names[*np] = memcpy(store + used, t + 1, tl - 2), store[used + tl - 2] = '\0', used += tl - 1;
-            values[(*np)++] = memcpy(store + used, p, pl), store[used + pl] = '\0', used += pl + 1;
             score = score * 4 + 2;
         } else if (tl == pl && strncmp(t, p, tl) == 0) {
             score = score * 4 + 3;
@@ -63,17 +76,13 @@ static int route_score(const char *tmpl, const char *path, const char **names, c
         }
         t += tl, p += pl;
     }
-    if (*t == '/' && t[1] == '\0' && *p == '\0') /* "/" */
-        return score * 4 + 3;
     return *t == '\0' && *p == '\0' ? score * 4 + 3 : -1;
 }
 
-static int find_route(const sam_server *s, const char *method, const char *path, match *best,
-                      const char **names, const char **values, size_t *np, char *store, size_t storelen)
+/* The best route for the request; its path parameters in c. -1 when none matches. */
+static int find_route(const sam_server *s, const char *method, const char *path, match *best, captures *c)
 {
     best->score = -1;
-    const char *bn[MAX_SEGMENTS], *bv[MAX_SEGMENTS];
-    char scratch[8192];
     for (size_t i = 0; i < s->t.n; i++) {
         const sam_function *f = &s->t.fns[i];
         for (size_t j = 0; j < f->n_routes; j++) {
@@ -81,24 +90,18 @@ static int find_route(const sam_server *s, const char *method, const char *path,
             int any = strcmp(r->method, "ANY") == 0;
             if (!any && strcasecmp(r->method, method) != 0)
                 continue;
-            size_t n = 0;
-            int sc = r->path ? route_score(r->path, path, bn, bv, &n, scratch, sizeof scratch) : 0;
-            if (sc < 0)
-                continue;
-            sc = sc * 2 + !any; /* the method breaks ties */
-            if (sc > best->score) {
-                *best = (match){i, r, sc};
-                size_t used = 0;
-                *np = 0;
-                for (size_t k = 0; k < n && used + strlen(bn[k]) + strlen(bv[k]) + 2 <= storelen; k++) {
-                    names[k] = strcpy(store + used, bn[k]), used += strlen(bn[k]) + 1;
-                    values[k] = strcpy(store + used, bv[k]), used += strlen(bv[k]) + 1;
-                    *np = k + 1;
-                }
-            }
+            int sc = r->path ? route_score(r->path, path, c) : 0;
+            if (sc >= 0 && sc * 2 + !any > best->score) /* the method breaks ties */
+                *best = (match){i, r, sc * 2 + !any};
         }
     }
-    return best->score >= 0 ? 0 : -1;
+    if (best->score < 0)
+        return -1;
+    if (best->route->path)
+        route_score(best->route->path, path, c);
+    else
+        c->n = 0;
+    return 0;
 }
 
 int sam_apigw_check_routes(sam_server *s)
@@ -517,19 +520,20 @@ static enum MHD_Result send_response(struct MHD_Connection *c, sam_apigw_respons
 enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const char *url,
                                 const char *raw_uri, const char *method, const char *body, size_t len)
 {
-    const char *names[MAX_SEGMENTS], *values[MAX_SEGMENTS];
-    char store[8192], rid[40], ip[64], raw_path[4096];
-    size_t np = 0;
+    static _Thread_local captures caps; /* 8 KB: off the connection thread's stack */
+    char rid[40], ip[64], raw_path[4096];
     match m;
-    if (find_route(s, method, url, &m, names, values, &np, store, sizeof store) < 0) {
+    if (find_route(s, method, url, &m, &caps) < 0) {
         int rest = s->t.n > 0 && s->t.fns[0].n_routes > 0 && s->t.fns[0].routes[0].kind == SAM_ROUTE_REST_API;
         return sam_server_reply(c, rest ? 403 : 404, "application/json", rest ? not_found_rest : not_found_v2,
                                 rest ? sizeof not_found_rest - 1 : sizeof not_found_v2 - 1);
     }
     const char *params[2 * MAX_SEGMENTS + 1];
-    for (size_t i = 0; i < np; i++)
-        params[2 * i] = names[i], params[2 * i + 1] = values[i];
-    params[2 * np] = NULL;
+    for (size_t i = 0; i < caps.n; i++) {
+        params[2 * i] = caps.names[i];
+        params[2 * i + 1] = caps.values[i];
+    }
+    params[2 * caps.n] = NULL;
     fields h = {.n = 0}, q = {.n = 0};
     h.kv[0] = q.kv[0] = NULL;
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect, &h);
