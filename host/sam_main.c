@@ -41,6 +41,7 @@ static void print_usage(FILE *f)
           "  --warm                      start every function's first worker at once (default: lazily);\n"
           "                              also SAM's --warm-containers EAGER\n"
           "  --no-watch                  servers: do not restart a function's workers when its code changes\n"
+          "  -l, --log-file FILE         the functions' output (and host local's lines) go to FILE\n"
           "  --handler MOD.FN            no template: one function named 'function' (the RIE's URL);\n"
           "                              with --task-root DIR (default .) and --timeout S (default 3)\n",
           f);
@@ -54,14 +55,27 @@ static int usage(const char *fmt, const char *arg)
     return -1;
 }
 
-/* SAM flags that need Docker or AWS and have no local meaning here. */
-static const char *const unsupported[] = {
+/* SAM flags about Docker and containers: no meaning when functions are local processes. */
+static const char *const container_flags[] = {
     "--docker-network", "--docker-volume-basedir", "-v", "--container-env-vars", "--container-host",
     "--container-host-interface", "--add-host", "--invoke-image", "--skip-pull-image",
-    "--force-image-build", "--layer-cache-basedir", "--shutdown", "--debugger-path", "--debug-args",
-    "--debug-function", "--hook-name", "--terraform-plan-file", "--config-file", "--config-env",
-    "--beta-features", "--ssl-cert-file", "--ssl-key-file", "--static-dir", "-s", "--log-file", "-l",
-    "--disable-authorizer", "--save-params", "--mount-symlinks", "--no-memory-limit", NULL};
+    "--force-image-build", "--layer-cache-basedir", "--debugger-path", "--debug-args",
+    "--mount-symlinks", "--no-memory-limit", NULL};
+/* SAM flags host local does not implement (yet). */
+static const char *const other_sam_flags[] = {
+    "--shutdown", "--debug-function", "--hook-name", "--terraform-plan-file", "--config-file",
+    "--config-env", "--beta-features", "--ssl-cert-file", "--ssl-key-file", "--static-dir", "-s",
+    "--disable-authorizer", "--save-params", "--terraform-project-root-path", NULL};
+
+static int is_flag(const char *a, const char *const *list)
+{
+    for (int k = 0; list[k]; k++) {
+        size_t n = strlen(list[k]);
+        if (strncmp(a, list[k], n) == 0 && (a[n] == '\0' || a[n] == '='))
+            return 1;
+    }
+    return 0;
+}
 
 static int number(const char *s, long lo, long hi, long *out)
 {
@@ -156,14 +170,16 @@ static int parse_flag(int argc, char **argv, int *i, sam_options *o)
                 break;
             v = argv[++*i];
         }
+    } else if ((v = value_of(argc, argv, i, "-l", "--log-file", &missing))) {
+        o->log_file = v;
     } else if (missing) {
         return usage("%s needs a value", a);
+    } else if (is_flag(a, container_flags)) {
+        return usage("SAM's %s is not supported by host local: it runs functions as local "
+                     "processes, without Docker or containers", a);
+    } else if (is_flag(a, other_sam_flags)) {
+        return usage("SAM's %s is not supported by host local", a);
     } else {
-        for (int k = 0; unsupported[k]; k++)
-            if (strcmp(a, unsupported[k]) == 0 || (strncmp(a, unsupported[k], strlen(unsupported[k])) == 0 &&
-                                                   a[strlen(unsupported[k])] == '='))
-                return usage("SAM's %s is not supported by host local: it runs functions as local "
-                             "processes, without Docker or containers", a);
         return usage("unknown option '%s'", a);
     }
     return 0;
@@ -196,6 +212,11 @@ static int parse(int argc, char **argv, sam_options *o)
     }
     if (o->debug)
         o->workers = 1;
+    /* SAM's --log-file: the functions' output (and host local's lines) go to the file. */
+    if (o->log_file && !freopen(o->log_file, "a", stderr))
+        return usage("--log-file %s: cannot open it for writing", o->log_file);
+    if (o->log_file)
+        setvbuf(stderr, NULL, _IOLBF, 0);
     return 0;
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     int workers;                /* --workers N per function */
     int warm;                   /* --warm (or --warm-containers EAGER) */
     int watch;                  /* --watch / --no-watch */
+    const char *log_file;       /* -l / --log-file FILE: stderr goes there */
     const char *handler;        /* --handler MOD.FN: one function named "function", no template */
     const char *task_root;      /* --task-root DIR for --handler (default: the current folder) */
     double timeout;             /* --timeout for --handler (default 3) */

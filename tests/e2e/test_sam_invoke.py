@@ -241,3 +241,12 @@ def test_zip_code_uri_is_unpacked(host_bin, tmp_path):
     (tmp_path / "missing.yaml").write_text((tmp_path / "template.yaml").read_text().replace("fn.zip", "no.zip"))
     p = invoke(host_bin, tmp_path, "-t", "missing.yaml")
     assert p.returncode == 2 and "missing.yaml:5:" in p.stderr and "does not exist" in p.stderr
+
+
+def test_log_file_and_sam_flags_host_does_not_implement(host_bin, project):
+    log = project / "out.log"
+    r = result(invoke(host_bin, project, "Fn", "-l", str(log)))
+    assert r["name"] == "Fn"
+    assert "REPORT RequestId: " in log.read_text()
+    p = invoke(host_bin, project, "Fn", "--static-dir", "public")
+    assert p.returncode == 2 and "SAM's --static-dir is not supported by host local" in p.stderr
