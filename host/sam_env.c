@@ -24,6 +24,16 @@ static const char *const dropped[] = {"AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAM
                                       "AWS_LAMBDA_MAX_CONCURRENCY", "_X_AMZN_TRACE_ID", "PYTHONPATH",
                                       "PYTHONHOME", "VIRTUAL_ENV", "HOST_WORKER_ID", NULL};
 
+const char *sam_env_self_exe(void)
+{
+    static char path[4096];
+    if (!path[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        snprintf(path + (n > 0 ? n : 0), sizeof path - (size_t)(n > 0 ? n : 0), "%s", n > 0 ? "" : "/proc/self/exe");
+    }
+    return path;
+}
+
 const char *sam_env_region(const sam_env_options *o)
 {
     if (o->region)

@@ -22,6 +22,10 @@ typedef struct {
 char **sam_env_build(const sam_function *f, const sam_env_options *o, char *err, size_t errlen);
 void sam_env_free(char **envp);
 
+/* The path of this host binary, for the function's processes ("/proc/self/exe" read once:
+ * exec of the link itself would start whatever runs host, e.g. valgrind's tool). */
+const char *sam_env_self_exe(void);
+
 /* The region in effect: --region, AWS_REGION, AWS_DEFAULT_REGION, us-east-1. */
 const char *sam_env_region(const sam_env_options *o);
 

@@ -311,7 +311,7 @@ static int invoke(const sam_options *o)
                     f->code_dir, "--timeout", timeout, "--memory-size", mem, "--function-name", f->id,
                     NULL};
     fflush(NULL);
-    execve("/proc/self/exe", argv, envp);
+    execve(sam_env_self_exe(), argv, envp);
     perror("host local: cannot run host");
 err:
     sam_env_free(envp);

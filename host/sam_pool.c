@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sam_env.h"
 #include "sam_rapid.h"
 #include "sam_watch.h"
 
@@ -57,6 +58,7 @@ struct sam_pool {
     int callers;                /* threads inside sam_pool_invoke; sam_pool_free waits for 0 */
     sam_watch watch;
     char arn[512];
+    const char *exe;            /* this binary (sam_env_self_exe), resolved before any fork */
 };
 
 /* pid -> worker, for the reaper. Lock order: a pool's lock, then reg_lock; never the reverse. */
@@ -270,7 +272,7 @@ static void exec_worker(const sam_pool *p, int log_w, int devnull, char *const *
     if (chdir(p->f->code_dir) < 0)
         _exit(126);
     char *argv[] = {"host", NULL};
-    execve("/proc/self/exe", argv, envp);
+    execve(p->exe, argv, envp);
     _exit(127);
 }
 
@@ -600,6 +602,7 @@ sam_pool *sam_pool_new(const sam_function *f, char *const *envp, const sam_pool_
     p->envp = envp;
     p->o = *o;
     p->watch.fd = -1;
+    p->exe = sam_env_self_exe();
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     snprintf(p->arn, sizeof p->arn, "arn:aws:lambda:%s:%s:function:%s", o->region, LOCAL_ACCOUNT_ID, f->id);
