@@ -181,3 +181,43 @@ def test_template_functions_by_logical_id(host_bin):
         assert json.loads(json.loads(r["Payload"].read())["body"]) == {"message": "Hello, Ada!"}
     finally:
         s.stop()
+
+
+def test_server_is_clean_under_valgrind(host_bin, code, tmp_path):
+    """Every path of the pool (results, errors, Tail, Event, a timeout, a reload, shutdown)
+    with the server under memcheck: no invalid access, no definite leak."""
+    log = tmp_path / "vg.log"
+    import sam_helpers
+    port = sam_helpers.free_port()
+    proc = subprocess.Popen(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                             "--show-leak-kinds=definite", "--log-file=%s" % log, host_bin, "local",
+                             "start-lambda", "--handler", "app.handler", "--timeout", "1", "-p", str(port)],
+                            cwd=code, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=5).connect()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+                time.sleep(0.2)
+
+        def call(body, **headers):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/2015-03-31/functions/function/invocations", body=body, headers=headers)
+            r = c.getresponse()
+            return r.status, r.read()
+
+        assert call(b'{"a": 1}', **{"X-Amz-Log-Type": "Tail"})[0] == 200
+        assert b"boom" in call(b'{"fail": 1}')[1]
+        assert b"Sandbox.Timedout" in call(b'{"sleep": 3}')[1]
+        assert call(b"{}", **{"X-Amz-Invocation-Type": "Event"})[0] == 202
+        (code / "app.py").write_text(APP.replace("VERSION = 1", "VERSION = 3"))
+        assert json.loads(call(b"{}")[1])["version"] == 3
+    finally:
+        proc.send_signal(2)
+        proc.wait(60)
+    assert proc.returncode == 0
+    assert log.read_text() == ""
