@@ -1,8 +1,8 @@
 /* sam_template: a SAM / CloudFormation template read for local runs: its parameters (with
  * --parameter-overrides), Globals, and each AWS::Serverless::Function's handler, code
  * folder, timeout, memory, environment, local layers and API events, with the intrinsic
- * functions (!Ref, !Sub, !GetAtt, !If, !Join, !Select, !Split, !FindInMap and the
- * conditions) evaluated. Anything it cannot evaluate is an error naming file and line. */
+ * functions evaluated (sam_intrinsics.h). Anything it cannot use is an error naming file
+ * and line. */
 #ifndef HOST_SAM_TEMPLATE_H
 #define HOST_SAM_TEMPLATE_H
 
