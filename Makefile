@@ -14,8 +14,9 @@ PY_CFLAGS   := $(shell $(PY_CONFIG) --includes)
 PY_LIBS     := $(shell $(PY_CONFIG) --embed --ldflags)
 PY_LIBDIR   := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
 
-DEP_CFLAGS  := $(shell pkg-config --cflags libcurl jansson 2>/dev/null)
-DEP_LIBS    := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
+DEP_CFLAGS  := $(shell pkg-config --cflags libcurl jansson libmicrohttpd yaml-0.1 zlib 2>/dev/null)
+DEP_LIBS    := $(shell pkg-config --libs libcurl jansson libmicrohttpd yaml-0.1 zlib 2>/dev/null || \
+                 echo -lcurl -ljansson -lmicrohttpd -lyaml -lz) -lpthread
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing \
@@ -29,7 +30,7 @@ HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
 HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
 HOST_PY     := $(wildcard host/py/*.py)
 
-.PHONY: all deps check unit demo bench layer layer-native install clean FORCE
+.PHONY: all deps check unit demo serve bench layer layer-native install clean FORCE
 
 all: $(BUILD)/host $(BUILD)/python3
 
@@ -77,6 +78,13 @@ demo:
 	@bash scripts/deps.sh build
 	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/demo.sh
+
+# The store and its web page on http://127.0.0.1:3000 under `host local start-api`, on SQLite
+# (pyhandlers/local-env.json empties the DynamoDB table and SSM names); Ctrl-C stops.
+serve:
+	@bash scripts/deps.sh build
+	$(MAKE) all
+	$(BUILD)/host local start-api -t template.yaml --env-vars pyhandlers/local-env.json $(SERVE_ARGS)
 
 # host is measured as deployed: the native layer's bootstrap with its own stdlib.
 bench: layer-native

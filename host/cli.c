@@ -10,6 +10,7 @@ void cli_print_help(void)
         "usage: host [--runtime] [HANDLER]\n"
         "       host --local EVENT [--local EVENT ...] [options]\n"
         "       host --python [PYTHON-ARGS]    (python3: see below)\n"
+        "       host local invoke|start-api|start-lambda|generate-event ...  (see host local --help)\n"
         "       host --help | --version\n"
         "\n"
         "A native AWS Lambda runtime for Python handlers written for the official runtime.\n"

@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -153,6 +154,10 @@ int interp_start(const char *argv0)
         return -1;
     if (check(interp_config_home(&config), &config, "home") < 0)
         return -1;
+    /* `host local` without --system-packages: nothing from the build machine's
+     * site-packages/dist-packages, as on Lambda (sam_env.c sets it). */
+    if (getenv("_HOST_NO_SYSTEM_SITE"))
+        config.site_import = 0;
     if (home[0]) {
         /* A layer has no sitecustomize, no user site and no .pth files in its stdlib
          * site-packages: bootstrap.py does the rest of site's work for a fraction of

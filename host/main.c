@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <string.h>
 
 #include "cli.h"
 #include "crash.h"
 #include "local.h"
 #include "pymain.h"
 #include "runtime.h"
+#include "sam_main.h"
 #include "workers.h"
 
 /* Runtime mode: N worker processes when Managed Instances ask for them, then this
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 {
     if (pymain_wanted(argc, argv))
         return pymain_run(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "local") == 0)
+        return sam_main(argc - 1, argv + 1);
     double started = local_now_ms();
     host_options o;
     int rc;

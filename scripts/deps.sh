@@ -4,8 +4,10 @@
 set -euo pipefail
 what=${1:-all}
 
-build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev)
-test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip)
+build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev
+            libmicrohttpd-dev libyaml-dev zlib1g-dev)
+test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip curl
+           chromium chromium-driver)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = build ] || pkgs+=("${test_pkgs[@]}")

@@ -333,7 +333,7 @@ def _site_for_layer():
     builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
     builtins.help = _sitebuiltins._Helper()
     packages = f"{sys.prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
-    if _is_dir(packages):
+    if _is_dir(packages) and _getenv("_HOST_NO_SYSTEM_SITE") is None:
         sys.path.append(packages)
         if _has_pth_files(packages):
             import site
@@ -349,6 +349,8 @@ def setup(task_root, is_runtime, terminal):
            "/opt/python"]
     use_opt = _getenv("PYTHONPATH") is None
     dirs = [task_root] + (opt if use_opt else [])
+    # `host local`: the function's layers and virtualenv, where Lambda's /opt would be.
+    dirs += [d for d in (_getenv("_HOST_EXTRA_PATH") or "").split(":") if _is_dir(d)]
     sys.path[0:0] = dirs
     # site.addsitedir() on each, as the managed runtime's bootstrap does; it only adds
     # .pth files' entries here, so `site` (and os) are imported only when there are some.
@@ -360,6 +362,21 @@ def setup(task_root, is_runtime, terminal):
         _setenv("PYTHONPATH", _getenv("LAMBDA_RUNTIME_DIR", "/var/runtime"))
     _register_awslambdaric()
     _setup_logging(terminal)
+    if _getenv("_HOST_DEBUGPY_PORT"):
+        _wait_for_debugger(int(_getenv("_HOST_DEBUGPY_PORT")))
+
+
+def _wait_for_debugger(port):
+    """`host local ... --debug-port P`: debugpy listens and init waits for the editor."""
+    try:
+        import debugpy
+    except ImportError:
+        sys.stderr.write("host: --debug-port: debugpy is not importable; install it in the "
+                         "function's virtualenv (pip install debugpy) or pass --system-packages\n")
+        return
+    debugpy.listen(("127.0.0.1", port))
+    sys.stderr.write(f"host: debugpy listening on 127.0.0.1:{port}; waiting for the debugger\n")
+    debugpy.wait_for_client()
 
 
 def _register_awslambdaric():

@@ -72,11 +72,15 @@ def parse_event(event):
                    raw, ctx.get("requestId", ""))
 
 
+class Page(str):
+    """A route's answer that is already text (the web page), sent as it is."""
+
+
 def response(status, doc, headers=None):
     out_headers = dict(JSON_HEADERS)
     out_headers.update(headers or {})
-    return {"statusCode": status, "headers": out_headers,
-            "body": json.dumps(doc, separators=(",", ":")), "isBase64Encoded": False}
+    body = doc if isinstance(doc, Page) else json.dumps(doc, separators=(",", ":"))
+    return {"statusCode": status, "headers": out_headers, "body": body, "isBase64Encoded": False}
 
 
 def error_response(err):

@@ -9,12 +9,25 @@
     POST   /orders             check out and pay {card_token}              201 (402 declined)
     GET    /orders             your orders, newest first                   200
     GET    /orders/{id}        one of your orders                          200
+    GET    /                   the web page (static/index.html)            200
 """
 
+import os
+
 from . import accounts, carts, orders, validation
-from .http import Router
+from .http import Page, Router
 
 router = Router()
+
+PAGE_PATH = os.path.join(os.path.dirname(__file__), "static", "index.html")
+PAGE_HEADERS = {"content-type": "text/html; charset=utf-8", "cache-control": "no-cache"}
+
+
+@router.route("GET", "/", auth=False)
+def web_page(app, req):
+    # read per request: a small file, and an edited page shows on the next reload
+    with open(PAGE_PATH, encoding="utf-8") as f:
+        return 200, Page(f.read()), PAGE_HEADERS
 
 PRODUCT_KEYS = ("sku", "name", "description", "price_cents", "currency", "stock")
 

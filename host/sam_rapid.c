@@ -1,0 +1,131 @@
+/* sam_rapid: the local Runtime API a worker process talks to (see sam_rapid.h). */
+#include "sam_rapid.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+#define API_PREFIX "/2018-06-01/runtime/"
+#define MAX_BODY (6 * 1024 * 1024 + 1024) /* Lambda's 6 MB response limit, and room for headers */
+
+typedef struct {
+    buf_t body;
+    int too_big;
+} request;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result serve_next(sam_worker *w, struct MHD_Connection *c)
+{
+    sam_invocation *inv = NULL;
+    char arn[512], deadline[32];
+    if (sam_pool_next(w, &inv, arn, sizeof arn) < 0)
+        return reply(c, 410, "{\"errorMessage\":\"this worker was retired\",\"errorType\":\"Gone\"}");
+    struct MHD_Response *r = MHD_create_response_from_buffer(inv->event_len, (void *)inv->event,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    snprintf(deadline, sizeof deadline, "%.0f", inv->deadline_ms);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", inv->request_id);
+    MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
+    MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", arn);
+    MHD_add_response_header(r, "Lambda-Runtime-Trace-Id", inv->trace_id);
+    if (inv->client_context)
+        MHD_add_response_header(r, "Lambda-Runtime-Client-Context", inv->client_context);
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result serve_post(sam_worker *w, struct MHD_Connection *c, const char *path, request *q)
+{
+    const char *body = q->body.data ? q->body.data : "";
+    if (q->too_big)
+        return reply(c, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
+                             "\"errorType\":\"RequestEntityTooLarge\"}");
+    if (strcmp(path, "init/error") == 0) {
+        sam_pool_init_error(w, body, q->body.len);
+        return reply(c, 202, "{\"status\":\"OK\"}");
+    }
+    const char *rest = path + strlen("invocation/");
+    const char *slash = strchr(rest, '/');
+    if (strncmp(path, "invocation/", 11) != 0 || !slash ||
+        (strcmp(slash, "/response") != 0 && strcmp(slash, "/error") != 0))
+        return reply(c, 404, "{\"errorMessage\":\"unknown path\",\"errorType\":\"InvalidRequest\"}");
+    char rid[64];
+    snprintf(rid, sizeof rid, "%.*s", (int)(slash - rest), rest);
+    if (sam_pool_finish(w, rid, body, q->body.len, strcmp(slash, "/error") == 0) < 0)
+        return reply(c, 400, "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}");
+    return reply(c, 202, "{\"status\":\"OK\"}");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **state)
+{
+    (void)version;
+    sam_worker *w = cls;
+    request *q = *state;
+    if (!q) {
+        if (!(q = calloc(1, sizeof *q)))
+            return MHD_NO;
+        *state = q;
+        return MHD_YES;
+    }
+    if (*data_size > 0) {
+        if (q->body.len + *data_size > MAX_BODY || buf_append(&q->body, data, *data_size) < 0)
+            q->too_big = 1;
+        *data_size = 0;
+        return MHD_YES;
+    }
+    if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
+        return reply(c, 404, "{\"errorMessage\":\"unknown path\",\"errorType\":\"InvalidRequest\"}");
+    const char *path = url + strlen(API_PREFIX);
+    if (strcmp(method, "GET") == 0 && strcmp(path, "invocation/next") == 0)
+        return serve_next(w, c);
+    if (strcmp(method, "POST") == 0)
+        return serve_post(w, c, path, q);
+    return reply(c, 405, "{\"errorMessage\":\"method not allowed\",\"errorType\":\"InvalidRequest\"}");
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
+{
+    (void)cls;
+    (void)c;
+    (void)t;
+    request *q = *state;
+    if (q) {
+        buf_free(&q->body);
+        free(q);
+    }
+    *state = NULL;
+}
+
+struct MHD_Daemon *sam_rapid_start(sam_worker *w, int *port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, w,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+    if (!d)
+        return NULL;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    return d;
+}

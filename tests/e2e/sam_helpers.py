@@ -1,0 +1,66 @@
+"""Helpers for the `host local start-api / start-lambda` tests (not a test module)."""
+
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `host local start-*` process; its stderr is collected in self.log."""
+
+    def __init__(self, host_bin, command, *args, cwd=None, env=None):
+        self.port = free_port()
+        self.proc = subprocess.Popen([host_bin, "local", command, "-p", str(self.port), *args],
+                                     cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(10):
+            self.stop()
+            raise AssertionError("server did not start:\n" + self.log)
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            if "listening on http://" in line:
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def log(self):
+        return "".join(self.lines)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def wait_log(self, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.log)
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError("%r not in the log:\n%s" % (pattern, self.log))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self._reader.join(5)
+        return rc
