@@ -293,31 +293,32 @@ def handler(event, context):
 
 
 def run_on_pty(host_bin, root, args, interrupt_after=None, timeout=20):
-    """Runs host with stderr (and stdin) on a pseudo-terminal, stdout on a pipe."""
+    """Runs host with stderr (and stdin) on a pseudo-terminal, stdout on a pipe. The test keeps
+    the terminal's slave side open until host has exited and the output is drained: Linux may
+    drop what is buffered in a pty once its last slave fd closes."""
     master, slave = pty.openpty()
     env = base_env()
     proc = subprocess.Popen([host_bin] + args, cwd=str(root), env=env, stdin=slave,
                             stdout=subprocess.PIPE, stderr=slave, start_new_session=True)
-    os.close(slave)
     data, deadline = b"", time.time() + timeout
     sent = False
+    exited_at = None
     while time.time() < deadline:
         if interrupt_after and not sent and interrupt_after.encode() in data:
             os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
             sent = True
         r, _, _ = select.select([master], [], [], 0.1)
         if r:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
+            data += os.read(master, 65536)
+            continue
+        if proc.poll() is not None:
+            if exited_at is None:
+                exited_at = time.time()
+            elif time.time() - exited_at > 0.3:   # drained
                 break
-            if not chunk:
-                break
-            data += chunk
-        elif proc.poll() is not None:
-            break
     out = proc.stdout.read()
     rc = proc.wait(timeout=10)
+    os.close(slave)
     os.close(master)
     return rc, out, data.decode("utf-8", "replace").replace("\r\n", "\n")
 
