@@ -4,8 +4,11 @@
 set -euo pipefail
 what=${1:-all}
 
-build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev)
-test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip)
+# debootstrap: the layer's old-glibc build root (layer/buildroot.sh).
+build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev debootstrap)
+# openssl: the layer tests' throw-away CA; binutils: readelf.
+test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip openssl
+           binutils)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = build ] || pkgs+=("${test_pkgs[@]}")

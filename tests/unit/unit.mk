@@ -15,8 +15,8 @@ UNIT_DIR      := tests/unit
 UNIT_BUILD    := $(BUILD)/unit
 UNIT_NAMES    := buf marshal event rapi_headers cli context errors invoke handler syspath
 UNIT_BINS     := $(UNIT_NAMES:%=$(UNIT_BUILD)/test_%)
-UNIT_CFLAGS   := $(shell pkg-config --cflags check) -I$(UNIT_DIR)
-UNIT_LIBS     := $(shell pkg-config --libs check)
+UNIT_CFLAGS   := $(shell pkg-config --cflags check 2>/dev/null) -I$(UNIT_DIR)
+UNIT_LIBS     := $(shell pkg-config --libs check 2>/dev/null)
 VALGRIND      ?= valgrind
 UNIT_VALGRIND := $(VALGRIND) -q --leak-check=full --errors-for-leak-kinds=definite \
                  --show-leak-kinds=definite --error-exitcode=1 --child-silent-after-fork=yes \
