@@ -15,7 +15,6 @@
 # by its own Makefile's rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SRC=$PWD
 
 : "${PYTHON_TAR:?}" "${OPENSSL_TAR:?}" "${CURL_TAR:?}"
 WORK=$(mkdir -p "${WORK:-build/layer}" && realpath "${WORK:-build/layer}")
@@ -38,14 +37,13 @@ logged() {
 # The directory a tarball unpacks into, e.g. Python-3.13.15 for python3.13_3.13.15.orig.tar.xz.
 unpack() {
   local tar=$1 dest=$2 top
-  top=$(tar tf "$tar" | head -1 | cut -d/ -f1)
+  top=$(tar tf "$tar" | sed -n '1s|/.*||p')   # (sed reads it all: no SIGPIPE for tar)
   [ -d "$dest/$top" ] || { mkdir -p "$dest"; tar xf "$tar" -C "$dest"; }
   echo "$dest/$top"
 }
 step_done() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
 DEPS=$WORK/deps            # OpenSSL and libcurl, installed; shared by every Python version
-export LD_LIBRARY_PATH=$DEPS/lib   # CPython's build imports _ssl to check it
 
 build_openssl() {
   local dir stamp=$WORK/openssl.ok want="$OPENSSL_TAR $OPENSSLDIR $CA_BUNDLE"
@@ -159,6 +157,7 @@ PYWORK=$WORK/python$PYTHON_VERSION
 PYPREFIX=$PYWORK/prefix
 PYTHON=$PYPREFIX/bin/python$PYTHON_VERSION
 OUT=$(mkdir -p "${OUT:-dist/python$PYTHON_VERSION}" && realpath "${OUT:-dist/python$PYTHON_VERSION}")
+# CPython's build imports _ssl to check it; mklayer's ldd must find libssl and libpython.
 export LD_LIBRARY_PATH=$DEPS/lib:$PYPREFIX/lib
 
 build_openssl
@@ -167,4 +166,4 @@ build_python
 build_host
 assemble
 log "$OUT/host-layer.zip (CPython $("$PYTHON" -c 'import platform; print(platform.python_version())')," \
-    "libpython $LIBPYTHON, glibc $(ldd --version | head -1 | awk '{print $NF}')) in $(( $(date +%s) - start )) s"
+    "libpython $LIBPYTHON, $(getconf GNU_LIBC_VERSION)) in $(( $(date +%s) - start )) s"

@@ -102,11 +102,13 @@ def functions(tpl):
 
 
 def prop(tpl, fn, key):
-    """A function property, falling back to Globals.Function."""
+    """A function property, falling back to Globals.Function (SAM appends a function's Layers
+    to the Globals' list)."""
     value = fn["Properties"].get(key)
-    if value is None:
-        value = tpl.get("Globals", {}).get("Function", {}).get(key)
-    return value
+    default = tpl.get("Globals", {}).get("Function", {}).get(key)
+    if key == "Layers":
+        return (default or []) + (value or [])
+    return default if value is None else value
 
 
 def test_template_is_sam_and_every_reference_resolves(tpl):
@@ -185,6 +187,19 @@ def test_layer_is_the_al2023_build(tpl):
     arch = tpl["Globals"]["Function"]["Architectures"]
     assert arch == props["CompatibleArchitectures"] == ["x86_64"]
     assert "linux/amd64" in (ROOT / "layer" / "build-docker.sh").read_text()
+
+
+def test_store_gets_boto3_from_a_layer_of_its_own(tpl):
+    """host's layer carries no packages; the store's DynamoDB backend imports boto3, so the store
+    (and only the store) gets the boto3 layer, whose folder has python/ at its root."""
+    assert "import boto3" in DYNAMO_PY.read_text()
+    boto = tpl["Resources"]["Boto3Layer"]
+    assert boto["Type"] == "AWS::Serverless::LayerVersion"
+    assert boto["Properties"]["ContentUri"] == "build/boto3-layer"
+    assert "--target build/boto3-layer/python boto3" in TEMPLATE.read_text()
+    layers = {name: prop(tpl, fn, "Layers") for name, fn in functions(tpl).items()}
+    assert layers["StoreFunction"] == [{"Ref": "HostLayer"}, {"Ref": "Boto3Layer"}]
+    assert layers["HelloFunction"] == [{"Ref": "HostLayer"}]
 
 
 def store_routes():
