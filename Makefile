@@ -1,12 +1,16 @@
 # host: a native AWS Lambda runtime for Python.
 # `make` builds build/host (and build/python3, a link to it); `make check` runs every test; `make demo` runs the store locally.
 # PYTHON chooses the interpreter that host embeds and that the tests run under.
+# `make layer` builds the deployable Lambda layer (no Docker) for PYTHON_VERSION: see layer/build.sh.
 
 PYTHON      ?= /usr/bin/python3
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 CC          ?= cc
 BUILD       := build
+# The layer's CPython version (3.13 or 3.11: what Debian's archive serves the source of).
+PYTHON_VERSION ?= $(shell cat layer/python-version)
+LAYER_DIST  := dist/python$(PYTHON_VERSION)
 
 PY_VERSION  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PY_CONFIG   := $(PYTHON)-config
@@ -30,7 +34,7 @@ HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
 HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
 HOST_PY     := $(wildcard host/py/*.py)
 
-.PHONY: all deps check unit demo serve bench layer layer-native install clean FORCE
+.PHONY: all deps check unit demo serve bench layer layer-docker install clean FORCE
 
 all: $(BUILD)/host $(BUILD)/python3
 
@@ -68,11 +72,14 @@ $(BUILD)/obj $(BUILD)/gen:
 include tests/unit/unit.mk
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/unit/*.d)
 
+# The layer is built once (reruns reuse build/root, build/src and build/layer) and its tests run
+# it inside the old-glibc build root.
 check:
 	@bash scripts/deps.sh all
 	$(MAKE) all unit
-	$(MAKE) layer-native
-	HOST_BIN=$(abspath $(BUILD)/host) PYTHON=$(PYTHON) $(PYTHON) -m pytest -q tests
+	$(MAKE) layer
+	HOST_BIN=$(abspath $(BUILD)/host) PYTHON=$(PYTHON) LAYER_DIST=$(abspath $(LAYER_DIST)) \
+	    $(PYTHON) -m pytest -q tests
 
 demo:
 	@bash scripts/deps.sh build
@@ -86,16 +93,18 @@ serve:
 	$(MAKE) all
 	$(BUILD)/host local start-api -t template.yaml --env-vars pyhandlers/local-env.json $(SERVE_ARGS)
 
-# host is measured as deployed: the native layer's bootstrap with its own stdlib.
-bench: layer-native
+# host is measured as deployed: the layer's bootstrap with its own stdlib.
+bench: layer
 	$(MAKE) -C bench PYTHON=$(PYTHON) HOST_BIN=$(abspath $(BUILD)/host) \
-	    HOST_LAYER=$(abspath dist/host-layer-native.zip) run
+	    HOST_LAYER=$(abspath $(LAYER_DIST)/host-layer.zip) run
 
 layer:
-	bash layer/build-docker.sh
+	@bash scripts/deps.sh build
+	PYTHON_VERSION=$(PYTHON_VERSION) bash layer/build.sh
 
-layer-native: all
-	PYTHON=$(PYTHON) bash layer/build-native.sh
+# The same layout built inside Amazon Linux 2023 with Docker (Dockerfile).
+layer-docker:
+	PYTHON_VERSION=$(PYTHON_VERSION) bash layer/build-docker.sh
 
 # python3 (a link to host, for sys.executable) goes to lib/host/, off PATH, so the machine's
 # own python3 is not shadowed; host looks for it there (host/interp.c).

@@ -10,7 +10,8 @@
  *
  * It launches the runtime itself (posix_spawn of the command after `--`, with
  * AWS_LAMBDA_RUNTIME_API pointing at itself), so it can time exec -> first GET next, and it reads
- * /proc/<pid>/status VmHWM of the runtime before killing it. One JSON line goes to stdout.
+ * /proc/<pid>/status VmHWM of the runtime before killing it (and, in cold mode, how many shared
+ * objects /proc/<pid>/maps shows at the first GET next). One JSON line goes to stdout.
  *
  * Modes:
  *   loop (default)  serve N invocations; time the loop after W warm-up invokes
@@ -98,6 +99,7 @@ static long long resp_len_ref = -1, resp_bytes_last = 0;
 static int init_error = 0;
 static char first_error[512];
 static long vmhwm_init_kb = -1, vmrss_init_kb = -1, vmhwm_kb = -1, vmrss_kb = -1;
+static long shared_objects_init = -1;
 static double *t_next = NULL; /* arrival of each GET next, for the per-invoke distribution */
 static int run_done = 0;
 static double ru_start_cpu, ru_end_cpu, ru_start_user, ru_end_user;
@@ -198,6 +200,43 @@ static int read_status_kb(pid_t pid, const char *field, long *out)
         return -1;
     *out = strtol(p + strlen(field), NULL, 10);
     return 0;
+}
+
+/* True for a mapped file whose name is a shared object's: libc.so.6, _json.cpython-313-x86_64-linux-gnu.so */
+static int is_shared_object(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    const char *so = strstr(base ? base : path, ".so");
+    return so && (so[3] == '\0' || so[3] == '.');
+}
+
+#define MAX_MAPPED_OBJECTS 512
+
+/* How many distinct shared objects process `pid` has mapped (-1 if its maps cannot be read). */
+static long count_shared_objects(pid_t pid)
+{
+    char path[64], line[4096];
+    static char seen[MAX_MAPPED_OBJECTS][256];
+    long n = 0;
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        char *file = strchr(line, '/');
+        if (!file)
+            continue;
+        file[strcspn(file, "\n")] = '\0';
+        if (!is_shared_object(file))
+            continue;
+        long i = 0;
+        while (i < n && strcmp(seen[i], file) != 0)
+            i++;
+        if (i == n && n < MAX_MAPPED_OBJECTS)
+            snprintf(seen[n++], sizeof seen[0], "%s", file);
+    }
+    fclose(f);
+    return n;
 }
 
 static void read_rss(pid_t pid, long *hwm, long *rss)
@@ -351,6 +390,7 @@ static void on_next(struct conn *c)
         t_first_next = t;
         if (opt_cold) {
             read_rss(child, &vmhwm_init_kb, &vmrss_init_kb);
+            shared_objects_init = count_shared_objects(child);
             run_done = 1;
             return;
         }
@@ -702,6 +742,7 @@ static void reset_run(void)
     inflight = 0;
     run_done = 0;
     vmhwm_init_kb = vmrss_init_kb = vmhwm_kb = vmrss_kb = -1;
+    shared_objects_init = -1;
 }
 
 static const char *exit_desc(void)
@@ -770,6 +811,7 @@ static int mode_cold(void)
     double *t = xrealloc(NULL, opt_cold * sizeof *t);
     double *hwm = xrealloc(NULL, opt_cold * sizeof *hwm);
     double *rss = xrealloc(NULL, opt_cold * sizeof *rss);
+    double *sos = xrealloc(NULL, opt_cold * sizeof *sos);
     const char *fail = NULL;
     long done = 0;
     for (long i = 0; i < opt_cold; i++) {
@@ -784,6 +826,7 @@ static int mode_cold(void)
         t[i] = t_first_next - t_spawn;
         hwm[i] = vmhwm_init_kb;
         rss[i] = vmrss_init_kb;
+        sos[i] = shared_objects_init;
         stop_runtime();
         done++;
     }
@@ -798,8 +841,9 @@ static int mode_cold(void)
     }
     print_arr(stdout, "cold_us", t, done, 1e6);
     print_arr(stdout, "vmhwm_init_kb", hwm, done, 1);
-    printf(",\"median_us\":%.1f,\"vmhwm_init_kb_median\":%.0f,\"vmrss_init_kb_median\":%.0f}\n",
-           median(t, done) * 1e6, median(hwm, done), median(rss, done));
+    printf(",\"median_us\":%.1f,\"vmhwm_init_kb_median\":%.0f,\"vmrss_init_kb_median\":%.0f,"
+           "\"shared_objects_init_median\":%.0f}\n",
+           median(t, done) * 1e6, median(hwm, done), median(rss, done), median(sos, done));
     return fail ? 1 : 0;
 }
 

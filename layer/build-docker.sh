@@ -1,39 +1,48 @@
 #!/usr/bin/env bash
-# `make layer`: builds the deployable layer inside Amazon Linux 2023 (the Dockerfile's `build`
-# stage on public.ecr.aws/lambda/provided:al2023) and copies the zips out:
+# `make layer-docker`: the layer built inside Amazon Linux 2023 (the Dockerfile's `build` stage on
+# public.ecr.aws/lambda/provided:al2023) by the same script as `make layer` (layer/build-inside.sh)
+# from the same sources, then the zips copied out:
 #
-#   dist/host-layer.zip          bootstrap + lib/ + lib/python3.11/ + python/ (boto3), glibc <= 2.34
-#   dist/host-layer.json         what went in
-#   dist/functions/hello.zip     the function zips (layer/functions.txt)
-#   dist/functions/store.zip
+#   dist/pythonX.Y/host-layer.zip         bootstrap, bin/python3, lib/ (stdlib, libraries)
+#   dist/pythonX.Y/host-layer.json        what went in
+#   dist/pythonX.Y/functions/NAME.zip     the function zips (layer/functions.txt)
 #
-# The Docker build itself fails when any ELF object in the layer needs a glibc newer than 2.34 or a
-# library the layer does not carry (scripts/check_glibc.py). Needs a Docker engine with BuildKit
-# and network access for dnf and pip. Environment: PLATFORM (default linux/amd64), OUT (dist).
+# The sources come from Debian's archive through apt (layer/sources.sh), so this machine needs apt;
+# elsewhere, put the three orig tarballs in build/src yourself and set PYTHON_TAR, OPENSSL_TAR and
+# CURL_TAR to their paths. The Docker build fails when any ELF object in the layer needs a glibc
+# newer than 2.34 or a library the layer does not carry (scripts/check_glibc.py). Needs a Docker
+# engine with BuildKit. Environment: PYTHON_VERSION (default: layer/python-version),
+# PLATFORM (default linux/amd64), OUT (default dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PYTHON_VERSION=${PYTHON_VERSION:-$(cat layer/python-version)}
 PLATFORM=${PLATFORM:-linux/amd64}
 OUT=${OUT:-dist}
 
-if ! command -v docker >/dev/null 2>&1; then
-  echo "layer: docker is not installed. 'make layer-native' builds the same layout from this" \
-       "machine's libraries, for local tests only." >&2
+if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+  echo "layer-docker: no Docker engine answers ('docker info' failed). 'make layer' builds the" \
+       "same layer without Docker." >&2
   exit 2
 fi
-if ! docker info >/dev/null 2>&1; then
-  echo "layer: the docker client answers but no Docker engine does ('docker info' failed)." \
-       "'make layer-native' builds the same layout from this machine's libraries, for local" \
-       "tests only." >&2
-  exit 2
+if [ -z "${PYTHON_TAR:-}" ]; then
+  while read -r pkg _version path; do
+    case $pkg in
+      python*) PYTHON_TAR=$path ;;
+      openssl) OPENSSL_TAR=$path ;;
+      curl) CURL_TAR=$path ;;
+    esac
+  done < <(bash layer/sources.sh build/src "$PYTHON_VERSION")
 fi
 
 mkdir -p "$OUT"
 DOCKER_BUILDKIT=1 docker build --platform "$PLATFORM" --target artifacts \
+  --build-arg PYTHON_VERSION="$PYTHON_VERSION" --build-arg PYTHON_TAR="$PYTHON_TAR" \
+  --build-arg OPENSSL_TAR="$OPENSSL_TAR" --build-arg CURL_TAR="$CURL_TAR" \
   --output "type=local,dest=$OUT" .
 
 # The same check once more, outside, with the full table.
 if command -v python3 >/dev/null 2>&1; then
-  python3 scripts/check_glibc.py "$OUT/host-layer.zip"
+  python3 scripts/check_glibc.py "$OUT/python$PYTHON_VERSION/host-layer.zip"
 fi
-echo "layer: $OUT/host-layer.zip and $OUT/functions/ (built on Amazon Linux 2023)"
+echo "layer-docker: $OUT/python$PYTHON_VERSION/host-layer.zip and functions/ (built on Amazon Linux 2023)"

@@ -1,26 +1,26 @@
-"""Builds host's Lambda layer and the function zips, from the machine's own Python.
+"""Assembles host's Lambda layer and the function zips, with the Python it runs under.
 
 usage:
   mklayer.py unpack ZIP DEST
-  mklayer.py layer --host BIN --name NAME --out DIST [--stage DIR]
-                   [--packages-from DIR [--packages NAME...]]
+  mklayer.py layer --host BIN --name NAME --out DIST [--stage DIR] [--strip]
   mklayer.py functions --src pyhandlers --manifest layer/functions.txt --out DIST/functions
 
-Run it with the interpreter host embeds (the one host was linked against): its stdlib,
-lib-dynload and libpython are what the layer carries, and it byte-compiles them, so the
-.pyc files match the embedded interpreter.
+Run it with the interpreter host embeds (the one host was linked against; layer/build-inside.sh
+runs it with the CPython it built): its stdlib, lib-dynload and libpython are what the layer
+carries, and it byte-compiles them, so the .pyc files match the embedded interpreter.
 
 The layer, unpacked at /opt by Lambda:
   bootstrap                       host itself (an ELF, no shell script in front of it)
-  bin/python3                     a symlink to ../bootstrap: host started as python3 is the
-                                  interpreter; sys.executable names it (/opt/bin is on PATH)
-  lib/libpython3.X.so.1.0         and every other non-glibc shared library that bootstrap
-  lib/lib*.so.*                   and the stdlib's extension modules need (found with ldd)
+  bin/python3                     a symlink to ../bootstrap: host acts as the interpreter when
+                                  started under that name (sys.executable)
+  lib/lib*.so.*                   every non-glibc shared library that bootstrap and the stdlib's
+                                  extension modules need (found with ldd); libpython3.X.so.1.0
+                                  only when host links it dynamically
   lib/python3.X/                  the standard library (tests, IDLE, tkinter, ensurepip pruned)
   lib/python3.X/lib-dynload/      its extension modules
-  python/lib/python3.X/site-packages/   optional Python packages (boto3 and its dependencies)
 host finds lib/python3.X/os.py next to its own executable (/proc/self/exe) and makes that folder
-its Python home, so nothing is read from a Python installed on the machine.
+its Python home, so nothing is read from a Python installed on the machine. Python packages
+(boto3) are not part of it: they go in the function zip or a layer of their own.
 
 Every .py is compiled with unchecked-hash .pyc files: Lambda's /opt is read-only and zip
 extraction does not keep exact mtimes, so timestamp-checked .pyc would be recompiled (and not
@@ -214,27 +214,20 @@ def reset_dir(path):
     os.makedirs(path)
 
 
-def check_packages_import(stage, imports, system_stdlib):
-    """Imports the packages with only the layer's stdlib and site-packages on sys.path; fails
-    if a module came from anywhere else (the interpreter's own start-up modules aside)."""
-    paths = [os.path.join(stage, "lib", PY_X_Y), os.path.join(stage, "lib", PY_X_Y, "lib-dynload"),
-             os.path.join(stage, "python", "lib", PY_X_Y, "site-packages")]
-    allowed = (stage + os.sep,) + tuple(p + os.sep for p in system_stdlib)
-    code = (
-        "import sys; sys.path[:] = %r\n"
-        "for name in %r: __import__(name)\n"
-        "if 'boto3' in sys.modules:\n"
-        "    import boto3\n"
-        "    kw = dict(region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n"
-        "    for svc in ('dynamodb', 'ssm', 's3'): boto3.client(svc, **kw)\n"
-        "    boto3.resource('dynamodb', **kw).Table('t')\n"
-        "bad = sorted(f'{m}: {v.__file__}' for m, v in list(sys.modules.items())\n"
-        "             if getattr(v, '__file__', None) and not v.__file__.startswith(%r))\n"
-        "assert not bad, bad\n" % (paths, imports, allowed))
-    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
-                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    if res.returncode != 0:
-        die(f"the layer's packages do not import on their own:\n{res.stderr}")
+def strip_debug(root):
+    """Drops debug sections from every ELF file (not their dynamic symbols): less to unzip
+    and less to read from a cold page cache."""
+    strip = shutil.which("strip")
+    if not strip:
+        die("--strip needs strip (binutils)")
+    for path in sorted(elf_files(root)):
+        subprocess.run([strip, "--strip-debug", path], check=True)
+
+
+def tree_size(root):
+    """Bytes of the regular files under root (what the layer takes unzipped)."""
+    return sum(os.lstat(os.path.join(d, n)).st_size
+               for d, _dirs, names in os.walk(root) for n in names)
 
 
 def build_layer(args):
@@ -245,6 +238,8 @@ def build_layer(args):
 
     shutil.copyfile(args.host, os.path.join(stage, "bootstrap"))
     os.chmod(os.path.join(stage, "bootstrap"), 0o755)
+    # sys.executable: host runs as the interpreter when started as python3 (a relative link,
+    # so it holds wherever the layer is unpacked).
     os.makedirs(os.path.join(stage, "bin"))
     os.symlink("../bootstrap", os.path.join(stage, "bin", "python3"))
 
@@ -257,48 +252,29 @@ def build_layer(args):
     # host's own landmark for the relocation (lib/python3.X/os.py) must be there.
     assert os.path.isfile(os.path.join(py_dir, "os.py"))
 
-    site = os.path.join(stage, "python", "lib", PY_X_Y, "site-packages")
-    if args.packages_from:
-        os.makedirs(site)
-        names = args.packages or sorted(os.listdir(args.packages_from))
-        for name in names:
-            src = os.path.join(args.packages_from, name)
-            if not os.path.exists(src) and os.path.exists(src + ".py"):
-                src, name = src + ".py", name + ".py"
-            if not os.path.exists(src):
-                die(f"package {name} is not in {args.packages_from}")
-            if name in ("__pycache__", "bin") or name.endswith(".pth"):
-                continue   # pip --target puts console scripts in bin/; no use on Lambda
-            if os.path.isdir(src):
-                shutil.copytree(src, os.path.join(site, name), symlinks=False,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copyfile(src, os.path.join(site, name))
-
-    os.makedirs(lib_dir, exist_ok=True)
     libs = copy_shared_libs(stage, lib_dir)
-    if not any(s.startswith("libpython") for s in libs):
-        die(f"{args.host} does not link libpython dynamically; the layer needs it in lib/")
-
+    if args.strip:
+        strip_debug(stage)
     compile_tree(py_dir, f"/opt/lib/{PY_X_Y}")
-    if os.path.isdir(site):
-        compile_tree(site, f"/opt/python/lib/{PY_X_Y}/site-packages")
-        check_packages_import(stage, args.imports or [], (stdlib, dynload))
 
     manifest = {
         "name": args.name,
         "python": sys.version.split()[0],
+        "python_dir": PY_X_Y,
+        "libpython": "shared" if any(s.startswith("libpython") for s in libs) else "static",
+        "glibc": os.confstr("CS_GNU_LIBC_VERSION").split()[-1],
         "stdlib_from": stdlib,
         "shared_libs": libs,
-        "packages": sorted(p for p in os.listdir(site) if p != "__pycache__")
-        if os.path.isdir(site) else [],
+        "unzipped_bytes": tree_size(stage),
     }
-    with open(os.path.join(args.out, args.name + ".json"), "w") as f:
-        json.dump(manifest, f, indent=1)
     zip_path = os.path.join(args.out, args.name + ".zip")
     write_zip(stage, zip_path)
-    log(f"{zip_path}: {os.path.getsize(zip_path) / 1e6:.1f} MB, "
-        f"{len(libs)} shared libraries, packages: {', '.join(manifest['packages']) or 'none'}")
+    manifest["zipped_bytes"] = os.path.getsize(zip_path)
+    with open(os.path.join(args.out, args.name + ".json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    log(f"{zip_path}: {manifest['zipped_bytes'] / 1e6:.1f} MB "
+        f"({manifest['unzipped_bytes'] / 1e6:.1f} MB unzipped), CPython {manifest['python']}, "
+        f"libpython {manifest['libpython']}, {len(libs)} shared libraries")
 
 
 def read_manifest(path):
@@ -344,9 +320,7 @@ def main():
     lay.add_argument("--name", required=True, help="zip name without .zip")
     lay.add_argument("--out", required=True, help="where the zip goes")
     lay.add_argument("--stage", help="staging folder (default build/NAME)")
-    lay.add_argument("--packages-from", help="a folder of Python packages to put in python/")
-    lay.add_argument("--packages", nargs="*", help="which of them (default: all)")
-    lay.add_argument("--imports", nargs="*", help="modules that must import from the layer alone")
+    lay.add_argument("--strip", action="store_true", help="strip debug sections from ELF files")
     fun = sub.add_parser("functions")
     fun.add_argument("--src", required=True)
     fun.add_argument("--manifest", required=True)

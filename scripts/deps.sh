@@ -4,10 +4,13 @@
 set -euo pipefail
 what=${1:-all}
 
+# debootstrap: the layer's old-glibc build root (layer/buildroot.sh); libmicrohttpd, libyaml,
+# zlib: host local's servers and template reader.
 build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev
-            libmicrohttpd-dev libyaml-dev zlib1g-dev)
+            libmicrohttpd-dev libyaml-dev zlib1g-dev debootstrap)
+# openssl: the layer tests' throw-away CA; binutils: readelf; chromium: the store's browser test.
 test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip curl
-           chromium chromium-driver)
+           chromium chromium-driver openssl binutils)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = build ] || pkgs+=("${test_pkgs[@]}")

@@ -86,15 +86,15 @@ start hello.lambda_handler
 expect "hello greets" "$(invoke '{"name": "Docker"}')" '"statusCode": ?200' 'Hello, Docker!'
 expect "hello rejects a missing name" "$(invoke '{}')" '"statusCode": ?400' 'missing_name'
 
-# 2. Where Python came from: the layer at /opt, boto3 from /opt/python.
+# 2. Where Python came from: the layer at /opt (libpython is linked into bootstrap).
 start probe.handler
-reply=$(invoke '{"imports": ["os", "ssl", "sqlite3", "ctypes", "decimal", "boto3"]}')
+reply=$(invoke '{"imports": ["os", "ssl", "sqlite3", "ctypes", "decimal"]}')
 expect "sys.prefix is /opt" "$reply" '"prefix": ?"/opt"'
 expect "stdlib from the layer" "$reply" '"os": ?"/opt/lib/python3\.[0-9]+/os\.py"'
-expect "boto3 from /opt/python" "$reply" '"boto3": ?"/opt/python/lib/python3\.[0-9]+/site-packages/boto3/__init__\.py"'
-expect "libpython mapped from /opt/lib" "$reply" '"/opt/lib/libpython3\.[0-9]+\.so\.1\.0"'
-if grep -Eq '"/(usr/)?lib(64)?/libpython' <<<"$reply"; then
-  echo "FAIL: a libpython outside /opt is mapped"; fails=$((fails + 1))
+expect "ssl from the layer" "$reply" '"ssl": ?"/opt/lib/python3\.[0-9]+/ssl\.py"'
+expect "libssl mapped from /opt/lib" "$reply" '"/opt/lib/libssl\.so\.3"'
+if grep -Eq '"/(usr/)?lib(64)?/lib(python|ssl|crypto)' <<<"$reply"; then
+  echo "FAIL: a libpython or OpenSSL outside /opt is mapped"; fails=$((fails + 1))
 fi
 
 # 3. The store on SQLite (a fresh database in the container's /tmp).

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
                 "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
-SCRIPTS = [ROOT / "layer" / "build-docker.sh", ROOT / "layer" / "build-native.sh",
-           ROOT / "scripts" / "docker_smoke.sh"]
+SCRIPTS = [ROOT / "layer" / name for name in ("build-docker.sh", "build.sh", "build-inside.sh",
+                                              "buildroot.sh", "sources.sh", "inroot.sh")] \
+    + [ROOT / "scripts" / "docker_smoke.sh"]
 
 
 def parse_dockerfile(text):
@@ -82,19 +83,27 @@ def test_every_copied_file_exists_and_make_has_what_it_includes():
             if word == "COPY" and "--from=" not in args:
                 *srcs, _dest = args.split()
                 for src in srcs:
-                    assert (ROOT / src).exists(), f"COPY {src}: not in the repository"
+                    assert src.startswith("build/src") or (ROOT / src).exists(), \
+                        f"COPY {src}: not in the repository"
                     copied.append(src.rstrip("/"))
     makefile = (ROOT / "Makefile").read_text()
     # "-include $(wildcard $(BUILD)/...)" reads dependency files the build itself writes
     for inc in re.findall(r"^-?include\s+(?!\$\(wildcard \$\(BUILD\))(\S+)", makefile, re.M):
         assert any(inc == c or inc.startswith(c + "/") for c in copied), \
             f"the Makefile includes {inc}, which the build stage does not COPY"
-    ignored = [line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    # .dockerignore: later lines win, `!` re-includes (build/src's tarballs inside the ignored build/).
+    rules = [line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
     for src in copied:
-        for pat in ignored:
-            assert not (src == pat or src.startswith(pat + "/")), \
-                f"COPY {src} is excluded from the build context by .dockerignore ({pat})"
+        if src.startswith("build/src"):
+            continue    # filled by layer/sources.sh before `docker build`; not in the repository
+        excluded = None
+        for rule in rules:
+            pat = rule.lstrip("!")
+            if src == pat or src.startswith(pat + "/"):
+                excluded = None if rule.startswith("!") else rule
+        assert not excluded, f"COPY {src} is excluded from the build context by .dockerignore ({excluded})"
+    assert "!build/src/*.orig.tar.*" in rules
     # What the layer build reads must be in the image before it runs.
     for needed in ("Makefile", "host", "scripts", "layer", "pyhandlers"):
         assert needed in copied, needed
@@ -103,12 +112,14 @@ def test_every_copied_file_exists_and_make_has_what_it_includes():
 def test_build_stage_builds_checks_and_unpacks_the_layer():
     st, _ = stages()
     runs = " ".join(a for w, a in st["build"] if w == "RUN")
-    assert "make PYTHON=/usr/bin/python${PYTHON_VERSION} all" in runs
-    assert "layer/build-native.sh" in runs and "GLIBC_ENFORCE=1" in runs
-    assert "GLIBC_MAX=2.34" in runs
+    # the same script as `make layer`, with the same glibc limit
+    assert "bash layer/build-inside.sh" in runs and "GLIBC_MAX=2.34" in runs
+    assert "PYTHON_TAR=${PYTHON_TAR}" in runs
     # the unpacked layer runs on its own before anything leaves the build stage
     assert "env -i PATH=/usr/bin:/bin /unpacked/opt/bootstrap --local" in runs
-    for pkg in ("gcc", "make", "python${PYTHON_VERSION}-devel", "libcurl-devel", "jansson-devel"):
+    # what layer/buildroot.sh installs in the Debian root, under AL2023's names
+    for pkg in ("gcc", "make", "perl", "libffi-devel", "zlib-devel", "bzip2-devel", "xz-devel",
+                "sqlite-devel", "libuuid-devel", "jansson-devel"):
         assert re.search(rf"\s{re.escape(pkg)}\s", runs), pkg
     artifacts = st["artifacts"]
     assert artifacts[0][1].split()[0] == "scratch"
@@ -143,8 +154,8 @@ def test_scripts_agree_on_names():
     assert "2015-03-31/functions/function/invocations" in smoke
     assert ":8080" in smoke
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^layer:.*\n\tbash layer/build-docker.sh", makefile, re.M)
-    assert re.search(r"^layer-native:.*\n\t.*bash layer/build-native.sh", makefile, re.M)
+    assert re.search(r"^layer-docker:.*\n\t.*bash layer/build-docker.sh", makefile, re.M)
+    assert re.search(r"^layer:.*\n(\t.*\n)*\t.*bash layer/build.sh", makefile, re.M)
 
 
 def test_shell_scripts_parse():

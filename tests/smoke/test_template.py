@@ -1,5 +1,5 @@
 """Checks template.yaml (AWS SAM) without AWS: it parses; every !Ref, !GetAtt, !Sub and DependsOn
-resolves to a parameter or resource; each function's CodeUri is a zip that `make layer-native`
+resolves to a parameter or resource; each function's CodeUri is a zip that `make layer`
 builds and its Handler names a function defined in it; the HTTP API's routes are exactly the
 store's routes (read from pyhandlers/shop/routes.py); the IAM policies grant nothing on "*" and
 only the DynamoDB calls the store makes, on its table, and ssm:GetParameter on its parameter;
@@ -20,6 +20,7 @@ yaml = pytest.importorskip("yaml", reason="python3-yaml is needed to read templa
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+DEFAULT_PYTHON = (ROOT / "layer" / "python-version").read_text().strip()
 PSEUDO = {"AWS::AccountId", "AWS::NoValue", "AWS::NotificationARNs", "AWS::Partition",
           "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
 ROUTES_PY = ROOT / "pyhandlers" / "shop" / "routes.py"
@@ -101,11 +102,13 @@ def functions(tpl):
 
 
 def prop(tpl, fn, key):
-    """A function property, falling back to Globals.Function."""
+    """A function property, falling back to Globals.Function (SAM appends a function's Layers
+    to the Globals' list)."""
     value = fn["Properties"].get(key)
-    if value is None:
-        value = tpl.get("Globals", {}).get("Function", {}).get(key)
-    return value
+    default = tpl.get("Globals", {}).get("Function", {}).get(key)
+    if key == "Layers":
+        return (default or []) + (value or [])
+    return default if value is None else value
 
 
 def test_template_is_sam_and_every_reference_resolves(tpl):
@@ -131,7 +134,7 @@ def test_unused_parameters_and_resources_are_none(tpl):
 def _function_zip(code_uri):
     path = ROOT / code_uri
     if not path.exists():
-        msg = f"{code_uri} is missing: run `make layer-native` first"
+        msg = f"{code_uri} is missing: run `make layer` first"
         if os.environ.get("CI"):
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
@@ -157,7 +160,7 @@ def test_every_function_handler_resolves_in_its_zip(tpl):
     assert fns
     for name, fn in fns.items():
         code_uri = fn["Properties"]["CodeUri"]
-        m = re.fullmatch(r"dist/functions/(\w+)\.zip", code_uri)
+        m = re.fullmatch(rf"dist/python{DEFAULT_PYTHON}/functions/(\w+)\.zip", code_uri)
         assert m and m.group(1) in built, f"{name}: CodeUri {code_uri} is not a zip layer/ builds"
         handler = fn["Properties"]["Handler"]
         module, _, attr = handler.rpartition(".")
@@ -176,14 +179,27 @@ def test_layer_is_the_al2023_build(tpl):
     layer = tpl["Resources"]["HostLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     props = layer["Properties"]
-    # The zip `make layer` (the Dockerfile's build stage, LAYER_NAME=host-layer) writes; never the
-    # native one, which needs Debian's glibc.
-    assert props["ContentUri"] == "dist/host-layer.zip"
-    assert "LAYER_NAME=host-layer " in (ROOT / "Dockerfile").read_text()
+    # The zip `make layer` (and `make layer-docker`) writes for the default Python version.
+    assert props["ContentUri"] == f"dist/python{DEFAULT_PYTHON}/host-layer.zip"
+    assert "--name host-layer " in (ROOT / "layer" / "build-inside.sh").read_text()
+    assert f"CPython {DEFAULT_PYTHON}" in props["Description"]
     assert "provided.al2023" in props["CompatibleRuntimes"]
     arch = tpl["Globals"]["Function"]["Architectures"]
     assert arch == props["CompatibleArchitectures"] == ["x86_64"]
     assert "linux/amd64" in (ROOT / "layer" / "build-docker.sh").read_text()
+
+
+def test_store_gets_boto3_from_a_layer_of_its_own(tpl):
+    """host's layer carries no packages; the store's DynamoDB backend imports boto3, so the store
+    (and only the store) gets the boto3 layer, whose folder has python/ at its root."""
+    assert "import boto3" in DYNAMO_PY.read_text()
+    boto = tpl["Resources"]["Boto3Layer"]
+    assert boto["Type"] == "AWS::Serverless::LayerVersion"
+    assert boto["Properties"]["ContentUri"] == "build/boto3-layer"
+    assert "--target build/boto3-layer/python boto3" in TEMPLATE.read_text()
+    layers = {name: prop(tpl, fn, "Layers") for name, fn in functions(tpl).items()}
+    assert layers["StoreFunction"] == [{"Ref": "HostLayer"}, {"Ref": "Boto3Layer"}]
+    assert layers["HelloFunction"] == [{"Ref": "HostLayer"}]
 
 
 def store_routes():
