@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-all}
 
 build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev)
-test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip)
+test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml python3-aiohttp nodejs npm zip unzip)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = build ] || pkgs+=("${test_pkgs[@]}")
