@@ -12,6 +12,7 @@
 #include "event.h"
 #include "floattext.h"
 #include "marshaller.h"
+#include "stream.h"
 
 /* The stamps of the current invocation, read by the logging filter through
  * _host.request_id() and _host.tenant_id(). As in the official runtime they are not
@@ -61,6 +62,10 @@ void invoker_clear(invoker *iv)
 
 void invoke_result_clear(invoke_result *r)
 {
+    if (r->stream) {
+        stream_free(r->stream);
+        crash_set_request(NULL);
+    }
     Py_CLEAR(r->keep_data);
     Py_CLEAR(r->keep_cause);
     memset(r, 0, sizeof *r);
@@ -109,6 +114,7 @@ static void error_from(const char *name, PyObject *a, const char *request_id,
 void invoke_fault(const char *error_type, const char *message, const char *request_id,
                   invoke_result *out)
 {
+    memset(out, 0, sizeof *out);
     PyObject *type = PyUnicode_FromString(error_type);
     PyObject *msg = PyUnicode_FromString(message);
     PyObject *rid = PyUnicode_FromString(request_id);
@@ -137,6 +143,19 @@ static void fault_from_exception(const char *error_type, const char *prefix,
     set_error(out, pair, request_id);
 }
 
+invoke_kind invoke_classify(invoker *iv, PyObject *exc, int *exit_code)
+{
+    if (PyErr_GivenExceptionMatches(exc, iv->rt->timeout_interrupt))
+        return INVOKE_TIMEOUT;
+    if (PyErr_GivenExceptionMatches(exc, PyExc_Exception))
+        return INVOKE_ERROR;
+    /* Only Exception is caught, as in the official runtime: the rest ends the process as it
+     * would end a Python program, with nothing posted. */
+    *exit_code = pyrt_exit_status(exc);
+    return PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt) ? INVOKE_INTERRUPT
+                                                                     : INVOKE_EXIT;
+}
+
 /* The handler (or the context) raised: an error post, an exit, or a timeout. */
 static void handle_exception(invoker *iv, const invoke_request *req, invoke_result *out)
 {
@@ -146,19 +165,11 @@ static void handle_exception(invoker *iv, const invoke_request *req, invoke_resu
         fault_from_exception("Runtime.HostError", "", req->request_id, out);
         return;
     }
-    if (PyErr_GivenExceptionMatches(exc, iv->rt->timeout_interrupt)) {
-        out->kind = INVOKE_TIMEOUT;
-        Py_DECREF(exc);
-    } else if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
-        /* Only Exception is caught, as in the official runtime: the rest ends the process
-         * as it would end a Python program, with nothing posted. */
-        out->kind = PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt) ? INVOKE_INTERRUPT
-                                                                              : INVOKE_EXIT;
-        out->exit_code = pyrt_exit_status(exc);
-        Py_DECREF(exc);
-    } else {
+    out->kind = invoke_classify(iv, exc, &out->exit_code);
+    if (out->kind == INVOKE_ERROR)
         error_from("handler_error", exc, req->request_id, out);
-    }
+    else
+        Py_DECREF(exc);
 }
 
 /* A str for s, or None when s is NULL. New reference. */
@@ -247,6 +258,57 @@ static void marshal_result(invoker *iv, PyObject *result, const char *request_id
     out->content_type = "application/json";
 }
 
+/* A streaming result (host/stream.h): up to its first byte, or the error before it. */
+static void start_stream(invoker *iv, const invoke_request *req, PyObject *result,
+                         invoke_result *out)
+{
+    switch (stream_open(iv, req->request_id, result, out)) {
+    case STREAM_OPEN_OK:
+        break;
+    case STREAM_OPEN_RAISED:
+        handle_exception(iv, req, out);
+        break;
+    case STREAM_OPEN_PRELUDE:
+        fault_from_exception("Runtime.MarshalError", "Unable to marshal the stream's HTTP "
+                             "prelude: ", req->request_id, out);
+        break;
+    case STREAM_OPEN_TOO_LARGE: {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Response payload size exceeded maximum allowed payload "
+                 "size (%zu bytes).", STREAM_LIMIT_BYTES);
+        invoke_fault("Function.ResponseSizeTooLarge", msg, req->request_id, out);
+        break;
+    }
+    }
+}
+
+/* An async handler's coroutine (or another awaitable result), run on the process's event
+ * loop (host/py/aio.py). Steals `result`; new reference, NULL with a Python error. */
+static PyObject *await_result(PyObject *result)
+{
+    PyObject *value = pyrt_call("hostrt_aio", "run", &result, 1);
+    Py_DECREF(result);
+    return value;
+}
+
+/* What the handler returned: marshalled, or streamed. Only a result the official runtime
+ * cannot marshal (a generator, a coroutine, an async iterator) takes the slow path. */
+static void finish(invoker *iv, const invoke_request *req, PyObject *result, invoke_result *out)
+{
+    if (!PyDict_CheckExact(result) && stream_is_awaitable(result)) {
+        result = await_result(result);
+        if (!result) {
+            handle_exception(iv, req, out);
+            return;
+        }
+    }
+    if (!PyDict_CheckExact(result) && stream_is_stream(result))
+        start_stream(iv, req, result, out);
+    else
+        marshal_result(iv, result, req->request_id, out);
+    Py_DECREF(result);
+}
+
 static void run(invoker *iv, const invoke_request *req, invoke_result *out)
 {
     PyObject *ctx = invoke_begin(iv, req);
@@ -270,8 +332,7 @@ static void run(invoker *iv, const invoke_request *req, invoke_result *out)
         handle_exception(iv, req, out);
         return;
     }
-    marshal_result(iv, result, req->request_id, out);
-    Py_DECREF(result);
+    finish(iv, req, result, out);
 }
 
 void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
@@ -279,6 +340,7 @@ void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out)
     memset(out, 0, sizeof *out);
     crash_set_request(req->request_id);
     run(iv, req, out);
-    crash_set_request(NULL);
+    if (out->kind != INVOKE_STREAM) /* a stream goes on: stream_end clears it */
+        crash_set_request(NULL);
     floattext_reset();
 }

@@ -38,7 +38,12 @@ typedef enum {
                         GeneratorExit...): already printed as Python would; exit exit_code */
     INVOKE_INTERRUPT, /* KeyboardInterrupt (Ctrl-C): likewise, exit_code is 130 */
     INVOKE_TIMEOUT,  /* the handler was interrupted by its local-mode deadline */
+    INVOKE_STREAM,   /* the result streams: the mode sends `stream` (host/stream.h) with
+                        content_type, then calls stream_end, which sets the outcome */
+    INVOKE_STREAMED, /* a stream went out to its end: nothing more to send */
 } invoke_kind;
+
+struct stream;
 
 typedef struct {
     invoke_kind kind;
@@ -49,6 +54,8 @@ typedef struct {
     int exit_code;
     PyObject *keep_data;  /* owned: the bytes behind data, when not the payload buffer */
     PyObject *keep_cause; /* owned: the bytes behind xray_cause */
+    struct stream *stream; /* owned: INVOKE_STREAM's chunks */
+    int streamed;         /* a stream was sent: an INVOKE_ERROR is already in its trailers */
 } invoke_result;
 
 /* Steals nothing; takes its own reference to handler. -1 with a Python error. */
@@ -59,7 +66,13 @@ void invoker_clear(invoker *iv);
 void invoke_run(invoker *iv, const invoke_request *req, invoke_result *out);
 void invoke_result_clear(invoke_result *r);
 
-/* Builds the official runtime-fault error (empty stack trace) into `out`. */
+/* What an exception that escaped the handler means: INVOKE_TIMEOUT (local mode's deadline),
+ * INVOKE_EXIT or INVOKE_INTERRUPT (printed as Python prints it; *exit_code set), or
+ * INVOKE_ERROR (the caller builds the document). Consumes nothing. */
+invoke_kind invoke_classify(invoker *iv, PyObject *exc, int *exit_code);
+
+/* Builds the official runtime-fault error (empty stack trace) into `out`, which it fills
+ * whole (the caller releases it with invoke_result_clear). */
 void invoke_fault(const char *error_type, const char *message, const char *request_id,
                   invoke_result *out);
 

@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "invoke.h"
 #include "session.h"
+#include "stream.h"
 
 #define DEFAULT_FUNCTION_NAME "host-local"
 #define DEFAULT_MEMORY_SIZE "128"
@@ -378,6 +379,7 @@ typedef struct {
     double started_ms;
     PyObject *timeout_doc; /* owned: bytes */
     int stop_status;       /* the exit status after EVENT_STOPPED */
+    int mid_line;          /* a stream's bytes on stdout do not end with a newline */
 } sandbox;
 
 static void new_request_id(char out[37])
@@ -409,9 +411,17 @@ static void write_document(int fd, PyObject *doc)
     write_result_line(fd, PyBytes_AS_STRING(doc), (size_t)PyBytes_GET_SIZE(doc));
 }
 
+/* A document after a stream's bytes starts on a line of its own. */
+static void end_stream_line(const sandbox *b)
+{
+    if (b->mid_line)
+        write_all(b->s->result_fd, "\n", 1);
+}
+
 /* Lambda's own log line for a timeout, and its error document. */
 static void report_timeout(const sandbox *b)
 {
+    end_stream_line(b);
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -474,7 +484,11 @@ static event_outcome report_result(sandbox *b, const invoke_result *res)
     case INVOKE_RESPONSE:
         write_result_line(b->s->result_fd, res->data, res->len);
         return EVENT_OK;
+    case INVOKE_STREAM: /* sent by send_stream before this */
+    case INVOKE_STREAMED:
+        return EVENT_OK;
     case INVOKE_ERROR:
+        end_stream_line(b);
         write_result_line(b->s->result_fd, res->data, res->len);
         return EVENT_FAILED;
     case INVOKE_TIMEOUT:
@@ -494,6 +508,31 @@ static event_outcome report_result(sandbox *b, const invoke_result *res)
          res->exit_code & 0xff, left);
     b->stop_status = 1; /* a failed invocation, whatever status the handler asked for */
     return EVENT_STOPPED;
+}
+
+/* A streamed result: each chunk to stdout as the handler yields it (the GIL released while
+ * it is written), the HTTP prelude's status and headers to stderr. Under the deadline. */
+static void send_stream(sandbox *b, invoke_result *res)
+{
+    PyObject *prelude = stream_take_prelude_text(res);
+    const char *text = prelude ? PyUnicode_AsUTF8(prelude) : NULL;
+    if (text) {
+        fputs(text, stderr);
+        fflush(stderr);
+    }
+    PyErr_Clear();
+    Py_XDECREF(prelude);
+    int fd = b->s->result_fd, mid_line = 0;
+    const char *p;
+    size_t n;
+    Py_BEGIN_ALLOW_THREADS
+    while (stream_pull(res->stream, &p, &n) > 0) {
+        write_all(fd, p, n);
+        mid_line = p[n - 1] != '\n';
+    }
+    Py_END_ALLOW_THREADS
+    b->mid_line = mid_line;
+    stream_end(res);
 }
 
 static event_outcome run_event(sandbox *b, invoker *iv, pyrt_t *rt, deadline_t *w, double init_ms)
@@ -520,7 +559,10 @@ static event_outcome run_event(sandbox *b, invoker *iv, pyrt_t *rt, deadline_t *
     deadline_arm(w, b->started_ms + b->timeout_s * 1000.0 + TIMEOUT_GRACE_MS, b);
     python_alarm(rt, b->timeout_s);
     invoke_result res;
+    b->mid_line = 0;
     invoke_run(iv, &req, &res);
+    if (res.kind == INVOKE_STREAM)
+        send_stream(b, &res);
     python_alarm(rt, 0);
     deadline_disarm(w);
     double took = local_now_ms() - b->started_ms;

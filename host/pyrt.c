@@ -231,7 +231,13 @@ char *pyrt_exception_text(PyObject *exc)
 /* New reference. */
 PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs)
 {
-    PyObject *mod = load_embedded(ERRORS_MODULE);
+    return pyrt_call(ERRORS_MODULE, name, args, nargs);
+}
+
+/* New reference. */
+PyObject *pyrt_call(const char *module, const char *name, PyObject *const *args, size_t nargs)
+{
+    PyObject *mod = load_embedded(module);
     PyObject *fn = mod ? PyObject_GetAttrString(mod, name) : NULL;
     Py_XDECREF(mod);
     PyObject *res = fn ? PyObject_Vectorcall(fn, args, nargs, NULL) : NULL;

@@ -47,6 +47,10 @@ char *pyrt_exception_text(PyObject *exc);
  * that clears sys.modules does not unload it). NULL with a Python error. New reference. */
 PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs);
 
+/* MODULE.NAME(*args) for another embedded module ("hostrt_stream", "hostrt_aio"), loaded on
+ * first use and held in the same way. NULL with a Python error. New reference. */
+PyObject *pyrt_call(const char *module, const char *name, PyObject *const *args, size_t nargs);
+
 /* errors.host_error(request_id, message): the document for a failure of host's own Python
  * half, after printing the pending exception (if any) as Python prints it. Never NULL:
  * falls back to PYRT_LAST_RESORT_ERROR. New reference (bytes). */

@@ -203,9 +203,9 @@ void rapi_set_wake(rapi_client *c, int fd, rapi_wake_fn wake, void *ctx)
 
 /* curl_easy_perform, but the wait also watches wake_fd: a SIGTERM handler must be able
  * to run while next is parked for hours (the python3.12+ runtime's behaviour). */
-static CURLcode perform_watching(rapi_client *c, int *interrupted)
+static CURLcode perform_watching(rapi_client *c, CURL *k, int *interrupted)
 {
-    CURLMcode mc = curl_multi_add_handle(c->multi, c->curl);
+    CURLMcode mc = curl_multi_add_handle(c->multi, k);
     if (mc != CURLM_OK)
         return CURLE_FAILED_INIT;
     int running = 1;
@@ -226,20 +226,21 @@ static CURLcode perform_watching(rapi_client *c, int *interrupted)
     int left;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(c->multi, &left)))
-        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->curl)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == k)
             rc = msg->data.result;
     if (running && !*interrupted && rc == CURLE_OK)
         rc = CURLE_RECV_ERROR;
-    curl_multi_remove_handle(c->multi, c->curl);
+    curl_multi_remove_handle(c->multi, k);
     return rc;
 }
 
-static rapi_status perform(rapi_client *c)
+/* One request on easy handle k (c->curl, or a stream's own handle). */
+static rapi_status perform_on(rapi_client *c, CURL *k)
 {
     c->errbuf[0] = '\0';
     c->status = 0;
     int interrupted = 0;
-    CURLcode rc = perform_watching(c, &interrupted);
+    CURLcode rc = perform_watching(c, k, &interrupted);
     if (interrupted)
         return RAPI_INTERRUPTED;
     if (rc != CURLE_OK) {
@@ -247,8 +248,13 @@ static rapi_status perform(rapi_client *c)
             snprintf(c->errbuf, sizeof c->errbuf, "%s", curl_easy_strerror(rc));
         return RAPI_TRANSPORT_ERROR;
     }
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &c->status);
     return c->status >= 200 && c->status < 300 ? RAPI_OK : RAPI_HTTP_ERROR;
+}
+
+static rapi_status perform(rapi_client *c)
+{
+    return perform_on(c, c->curl);
 }
 
 rapi_status rapi_next(rapi_client *c)
@@ -419,6 +425,104 @@ rapi_status rapi_post_init_error(rapi_client *c, const char *error_type, const c
     }
     rapi_status st = post(c, c->url.data, body, len, h);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h);
+    return st;
+}
+
+/* ---- a streamed response ------------------------------------------------------------- */
+
+#define STREAM_MODE_HEADER "Lambda-Runtime-Function-Response-Mode: streaming"
+#define STREAM_TRAILER_HEADER \
+    "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
+
+typedef struct {
+    rapi_pull_fn pull;
+    rapi_trailers_fn trailers;
+    void *ctx;
+    const char *data; /* what is left of the chunk the last pull gave */
+    size_t len;
+    int ended;
+} stream_feed;
+
+/* libcurl's read callback: called when its upload buffer is empty, i.e. once everything it
+ * was given before has been written to the socket. A chunk larger than the buffer is handed
+ * over in pieces; the producer is resumed only when all of it has gone. */
+static size_t feed_stream(char *dst, size_t size, size_t n, void *userdata)
+{
+    stream_feed *f = userdata;
+    while (f->len == 0) {
+        if (f->ended)
+            return 0;
+        int r = f->pull(f->ctx, &f->data, &f->len);
+        if (r < 0)
+            return CURL_READFUNC_ABORT;
+        if (r == 0)
+            f->ended = 1;
+    }
+    size_t k = size * n < f->len ? size * n : f->len;
+    memcpy(dst, f->data, k);
+    f->data += k;
+    f->len -= k;
+    return k;
+}
+
+static int send_trailers(struct curl_slist **list, void *userdata)
+{
+    stream_feed *f = userdata;
+    const char *type = NULL, *body = NULL;
+    if (!f->trailers(f->ctx, &type, &body))
+        return CURL_TRAILERFUNC_OK;
+    struct curl_slist *t = add_header(*list, "Lambda-Runtime-Function-Error-Type", type);
+    if (t && body)
+        t = add_header(t, "Lambda-Runtime-Function-Error-Body", body);
+    *list = t;
+    return t ? CURL_TRAILERFUNC_OK : CURL_TRAILERFUNC_ABORT;
+}
+
+static struct curl_slist *stream_headers(rapi_client *c, const char *content_type)
+{
+    struct curl_slist *h = invocation_headers(c, content_type, NULL);
+    if (h)
+        h = append(h, STREAM_MODE_HEADER);
+    if (h)
+        h = append(h, "Transfer-Encoding: chunked");
+    if (h)
+        h = append(h, STREAM_TRAILER_HEADER);
+    return h;
+}
+
+rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull_fn pull,
+                             rapi_trailers_fn trailers, void *ctx)
+{
+    /* A handle of its own, a copy of the main one's settings: libcurl 7.88 keeps the trailer
+     * state of a chunked upload in the handle once it is done (and would frame the next
+     * stream's chunks wrongly), while a new handle starts clean. Both are driven by the one
+     * multi handle, whose connection cache holds the keep-alive connection, so the stream
+     * rides the same connection as next and the other posts. */
+    CURL *k = curl_easy_duphandle(c->curl);
+    struct curl_slist *h = !k || url_for(c, "response") < 0 ? NULL
+                                                            : stream_headers(c, content_type);
+    if (!h) {
+        if (k)
+            curl_easy_cleanup(k);
+        snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
+        return RAPI_TRANSPORT_ERROR;
+    }
+    stream_feed f = {.pull = pull, .trailers = trailers, .ctx = ctx};
+    buf_reset(&c->reply);
+    curl_easy_setopt(k, CURLOPT_URL, c->url.data);
+    curl_easy_setopt(k, CURLOPT_POST, 1L);
+    curl_easy_setopt(k, CURLOPT_POSTFIELDS, NULL); /* the read callback supplies the body */
+    curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(k, CURLOPT_READFUNCTION, feed_stream);
+    curl_easy_setopt(k, CURLOPT_READDATA, &f);
+    curl_easy_setopt(k, CURLOPT_TRAILERFUNCTION, send_trailers);
+    curl_easy_setopt(k, CURLOPT_TRAILERDATA, &f);
+    curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, ignore_header);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->reply);
+    rapi_status st = perform_on(c, k);
+    curl_easy_cleanup(k);
     curl_slist_free_all(h);
     return st;
 }

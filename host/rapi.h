@@ -1,6 +1,6 @@
 /* rapi: the Lambda Runtime API client. One libcurl easy handle, reused, so every
  * request rides one keep-alive connection; no total timeout (next is a long poll);
- * proxies ignored; HTTP/1.1 without chunking or 100-continue. */
+ * proxies ignored; HTTP/1.1 without 100-continue, chunked only for a streamed response. */
 #ifndef HOST_RAPI_H
 #define HOST_RAPI_H
 
@@ -71,6 +71,18 @@ void rapi_set_wake(rapi_client *c, int fd, rapi_wake_fn wake, void *ctx);
 rapi_status rapi_next(rapi_client *c);
 rapi_status rapi_post_response(rapi_client *c, const char *data, size_t len,
                                const char *content_type);
+/* A streamed response's source (host/stream.h): pull gives the next chunk (1; the bytes stay
+ * valid until the next call), the end (0) or asks to abort the request (-1); trailers, once
+ * the end has come, gives the error trailers' values (1) or says there are none (0). */
+typedef int (*rapi_pull_fn)(void *ctx, const char **data, size_t *len);
+typedef int (*rapi_trailers_fn)(void *ctx, const char **error_type, const char **error_body);
+
+/* One streaming POST of the response (runtime-api.md §3): chunked, with the Trailer header
+ * announced. libcurl asks for each chunk from its read callback when its upload buffer has
+ * gone out to the socket, so the producer is resumed only after the last chunk was sent. */
+rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull_fn pull,
+                             rapi_trailers_fn trailers, void *ctx);
+
 /* xray_cause may be NULL; the header is then not sent. */
 rapi_status rapi_post_error(rapi_client *c, const char *body, size_t len,
                             const char *xray_cause);

@@ -14,6 +14,7 @@
 #include "invoke.h"
 #include "rapi.h"
 #include "session.h"
+#include "stream.h"
 #include "workers.h"
 
 #define NEXT_ATTEMPTS 4        /* the first try and 3 retries, as aws-lambda-cpp */
@@ -210,6 +211,21 @@ static int post_result(rapi_client *c, const invoke_result *r)
     return after_post(c, st, "handler error response");
 }
 
+/* A streamed response: one POST that carries each chunk as the handler yields it (the GIL
+ * is released while libcurl sends, and taken back to resume the handler); an error after the
+ * first byte ends it with the error trailers. Leaves the outcome in r (stream_end). */
+static int post_stream(rapi_client *c, invoke_result *r)
+{
+    rapi_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = rapi_post_stream(c, r->content_type, stream_pull, stream_trailers, r->stream);
+    Py_END_ALLOW_THREADS
+    stream_end(r);
+    if (r->kind == INVOKE_EXIT || r->kind == INVOKE_INTERRUPT)
+        return 0; /* the handler ended the process mid-stream: the request was aborted */
+    return after_post(c, st, "handler streamed response");
+}
+
 static int report_init_failure(void *ctx, const pyrt_init_failure *f)
 {
     rapi_client *c = ctx;
@@ -256,6 +272,7 @@ static int serve(void *ctx, pyrt_t *rt, invoker *iv)
         invoke_result res;
         request_from_headers(c, &req);
         invoke_run(iv, &req, &res);
+        int rc = res.kind == INVOKE_STREAM ? post_stream(c, &res) : 0;
         if (res.kind == INVOKE_EXIT || res.kind == INVOKE_INTERRUPT) {
             int code = res.exit_code;
             invoke_result_clear(&res);
@@ -263,7 +280,8 @@ static int serve(void *ctx, pyrt_t *rt, invoker *iv)
                  req.request_id);
             return code;
         }
-        int rc = post_result(c, &res);
+        if (!res.streamed)
+            rc = post_result(c, &res);
         invoke_result_clear(&res);
         if (rc == -2)
             return exit_for_signal_handler();

@@ -9,7 +9,7 @@ what=${1:-all}
 build_pkgs=(gcc make pkg-config python3 python3-dev libcurl4-openssl-dev libjansson-dev
             libmicrohttpd-dev libyaml-dev zlib1g-dev debootstrap)
 # openssl: the layer tests' throw-away CA; binutils: readelf; chromium: the store's browser test.
-test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml nodejs npm zip unzip curl
+test_pkgs=(check valgrind python3-pytest python3-boto3 python3-yaml python3-aiohttp nodejs npm zip unzip curl
            chromium chromium-driver openssl binutils)
 
 pkgs=("${build_pkgs[@]}")

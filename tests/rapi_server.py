@@ -8,12 +8,17 @@
     srv.close()
 
 A real threaded HTTP/1.1 keep-alive server (standard library only). Request bodies may be
-sent with Content-Length or chunked (trailers are kept on the recorded request). Every reply
+sent with Content-Length or chunked (trailers are kept on the recorded request). A chunked
+response POST (a streamed response, runtime-api.md §3) is also recorded live, chunk by chunk
+with arrival times, as a Stream: wait_for_stream_chunks() sees chunk 1 while host is still
+sending; Result.stream is the finished record. Streams are not held to the 6 MB limit, and
+keep at most keep_stream_bytes of their body (the length and a SHA-256 of all of it are kept). Every reply
 carries Content-Length. `GET next` long-polls until an invocation is queued or the server
 closes. Scripted failures: respond_with(), close_connection_on(), cut_next_reply(), delay().
 Request.path is the request target exactly as sent (still %-escaped, dot segments kept).
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -73,6 +78,7 @@ class Request(object):
         self.chunked = chunked
         self.time = time.time()
         self.endpoint = None            # "next" | "response" | "error" | "init_error" | None
+        self.stream = None              # the Stream of a chunked POST
 
     def json(self):
         return json.loads(self.body)
@@ -81,6 +87,43 @@ class Request(object):
         body = self.body if len(self.body) <= 300 else self.body[:300] + b"..."
         return "Request(%s %s port=%s headers=%r body=%r)" % (
             self.method, self.path, self.client_port, self.headers, body)
+
+
+class Stream(object):
+    """A chunked response POST as it arrives: chunks [(arrival time, size)], the body (up to
+    keep bytes), its total length and SHA-256, the trailers once it has ended."""
+
+    def __init__(self, request_id, headers, keep):
+        self.request_id = request_id
+        self.headers = headers          # dict, lowercase names
+        self.chunks = []                # [(time.time() at arrival, size)]
+        self.total = 0
+        self.trailers = {}
+        self.done = False
+        self._parts = []
+        self._keep = keep
+        self._sha = hashlib.sha256()
+
+    def add(self, data):
+        self.chunks.append((time.time(), len(data)))
+        self.total += len(data)
+        self._sha.update(data)
+        if self.total <= self._keep:
+            self._parts.append(data)
+
+    @property
+    def body(self):
+        return b"".join(self._parts)
+
+    @property
+    def kept_all(self):
+        return self.total <= self._keep
+
+    def sha256(self):
+        return self._sha.hexdigest()
+
+    def sizes(self):
+        return [n for _, n in self.chunks]
 
 
 class Result(object):
@@ -95,6 +138,7 @@ class Result(object):
         self.path = request.path
         self.trailers = request.trailers
         self.request = request
+        self.stream = request.stream    # a Stream for a chunked POST, else None
 
     def json(self):
         return json.loads(self.body)
@@ -141,11 +185,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.owner._track(self.connection, False)
 
     # -- body reading ------------------------------------------------------------------
-    def _read_body(self):
+    def _read_body(self, stream=None):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         trailers = {}
         if "chunked" in te:
             parts = []
+            owner = self.server.owner
             while True:
                 line = self.rfile.readline(65537)
                 if not line:
@@ -156,7 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
                 data = self.rfile.read(size)
                 if len(data) < size:
                     raise _Closed()
-                parts.append(data)
+                if stream is None:
+                    parts.append(data)
+                else:
+                    owner._stream_chunk(stream, data)
                 self.rfile.readline(65537)  # CRLF after the chunk
             while True:  # trailers
                 line = self.rfile.readline(65537)
@@ -164,6 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 name, _, value = line.decode("latin-1").partition(":")
                 trailers[name.strip().lower()] = value.strip()
+            if stream is not None:
+                owner._stream_end(stream, trailers)
+                return stream.body, trailers, True
             return b"".join(parts), trailers, True
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -198,14 +249,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         owner = self.server.owner
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        stream = owner._stream_begin(self.command, self.path, headers)
         try:
-            body, trailers, chunked = self._read_body()
+            body, trailers, chunked = self._read_body(stream)
         except (_Closed, ValueError, ConnectionError, OSError):
             self.close_connection = True
             return
-        headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(self.command, self.path, headers, body, self.client_address[1],
                       trailers, chunked)
+        req.stream = stream
         owner._dispatch(self, req)
 
     def do_GET(self):
@@ -232,6 +285,10 @@ class RuntimeAPIServer(object):
         self.requests = []                  # every Request, in arrival order
         self.results = []                   # every Result (response, error, init_error)
         self.max_response_bytes = MAX_RESPONSE_BYTES
+        self.keep_stream_bytes = 16 * 1024 * 1024
+        self._pause_after = None            # stop reading streams past this many bytes
+        self._resume = threading.Event()
+        self.streams = []                   # every Stream (chunked response POST), live
         self._cond = threading.Condition()
         self._queue = deque()
         self._invocations = {}
@@ -317,6 +374,34 @@ class RuntimeAPIServer(object):
                                          % (n, self.requests))
                 self._cond.wait(min(left, 0.1))
 
+    def wait_for_stream_chunks(self, rid, n, timeout=10):
+        """Waits until the streamed response for `rid` has delivered n chunks (while host may
+        still be sending); returns its Stream."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for s in self.streams:
+                    if s.request_id == rid and (len(s.chunks) >= n or s.done):
+                        if len(s.chunks) >= n:
+                            return s
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out after %ss waiting for %d chunks of the "
+                                         "stream for %r; streams: %r" % (
+                                             timeout, n, rid,
+                                             [(x.request_id, x.sizes()) for x in self.streams]))
+                self._cond.wait(min(left, 0.1))
+
+    def pause_streams_after(self, nbytes):
+        """A slow reader: every stream is read up to nbytes, then not at all until
+        resume_streams()."""
+        self._resume.clear()
+        self._pause_after = nbytes
+
+    def resume_streams(self):
+        self._pause_after = None
+        self._resume.set()
+
     def count(self, endpoint):
         return sum(1 for r in self.requests if r.endpoint == endpoint)
 
@@ -359,6 +444,7 @@ class RuntimeAPIServer(object):
             self._delay[endpoint] = float(seconds)
 
     def close(self):
+        self._resume.set()
         with self._cond:
             if self._closed:
                 return
@@ -401,6 +487,33 @@ class RuntimeAPIServer(object):
                     raise AssertionError("timed out after %ss waiting for %s; requests so far: %r"
                                          % (timeout, what, self.requests))
                 self._cond.wait(min(left, 0.1))
+
+    def _stream_begin(self, method, path, headers):
+        """A Stream for a chunked response POST, recorded live; None for any other request."""
+        if "chunked" not in (headers.get("transfer-encoding") or "").lower():
+            return None
+        endpoint, rid = self._classify(method, path)
+        if endpoint != "response":
+            return None
+        stream = Stream(rid, headers, self.keep_stream_bytes)
+        with self._cond:
+            self.streams.append(stream)
+            self._cond.notify_all()
+        return stream
+
+    def _stream_chunk(self, stream, data):
+        with self._cond:
+            stream.add(data)
+            self._cond.notify_all()
+        pause = self._pause_after
+        if pause is not None and stream.total >= pause:
+            self._resume.wait(60)
+
+    def _stream_end(self, stream, trailers):
+        with self._cond:
+            stream.trailers = trailers
+            stream.done = True
+            self._cond.notify_all()
 
     def _classify(self, method, path):
         """-> (endpoint, request id) or (None, None)."""
@@ -504,7 +617,8 @@ class RuntimeAPIServer(object):
                 status, body = None, None
             elif script is not None:
                 status, body = script
-            elif endpoint == "response" and len(req.body) > self.max_response_bytes:
+            elif (endpoint == "response" and req.stream is None
+                  and len(req.body) > self.max_response_bytes):
                 status, body = 413, error_body(413)
             elif endpoint != "init_error" and self.strict and rid not in self._invocations:
                 status, body = 400, error_body(400)

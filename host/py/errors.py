@@ -5,6 +5,7 @@ that clears sys.modules or closes sys.stdout cannot take error reporting down wi
 document is built before it is logged, and a log write that fails falls back to fd 1.
 """
 
+import binascii
 import posix
 import re
 import sys
@@ -102,8 +103,10 @@ def _error_lines(result):
 
 
 def _drop_runtime_frames(frames):
+    """The official rule drops the runtime's leading /bootstrap.py frames; host's own leading
+    frames (its event loop's, for an async handler) go with them."""
     for i, frame in enumerate(frames):
-        if "/bootstrap.py" not in frame.filename:
+        if "/bootstrap.py" not in frame.filename and not frame.filename.startswith("<host>/"):
             return frames[i:]
     return frames
 
@@ -165,6 +168,29 @@ def fault_error(error_type, message, request_id):
     })
     log_error(result)
     return body, cause
+
+
+def _stream_trailers(body, error_type):
+    """(body, Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body): the
+    trailers that end a stream that failed after its first byte (runtime-api.md §3), the body
+    in base64. Header values cannot hold a line break."""
+    clean = error_type.replace("\r", " ").replace("\n", " ")
+    return body, clean.encode("utf-8", "backslashreplace"), binascii.b2a_base64(body, newline=False)
+
+
+def stream_error(exc, request_id):
+    """An exception escaped a streaming handler after the stream's first byte: logged as any
+    handler error; its document goes out in the stream's trailers."""
+    if isinstance(exc, rt.FaultError):
+        return stream_fault(exc.error_type, exc.message, request_id)
+    body, _ = handler_error(exc, request_id)
+    return _stream_trailers(body, type(exc).__name__)
+
+
+def stream_fault(error_type, message, request_id):
+    """A runtime fault that ends a stream after its first byte (the 200 MB limit)."""
+    body, _ = fault_error(error_type, message, request_id)
+    return _stream_trailers(body, error_type)
 
 
 def timeout_error(request_id, seconds):

@@ -305,6 +305,10 @@ def run_on_pty(host_bin, root, args, interrupt_after=None, timeout=20):
     exited_at = None
     while time.time() < deadline:
         if interrupt_after and not sent and interrupt_after.encode() in data:
+            # The handler prints its marker just before time.sleep(): a SIGINT that lands
+            # between CPython's signal check and the sleep's system call is seen only when
+            # the sleep ends (CPython's own race), so let it get into the sleep first.
+            time.sleep(0.3)
             os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
             sent = True
         r, _, _ = select.select([master], [], [], 0.1)

@@ -114,6 +114,9 @@ def prop(tpl, fn, key):
 def test_template_is_sam_and_every_reference_resolves(tpl):
     assert tpl["Transform"] == "AWS::Serverless-2016-10-31"
     known = set(tpl.get("Parameters", {})) | set(tpl["Resources"]) | PSEUDO
+    # SAM makes an AWS::Lambda::Url named <function>Url for a function's FunctionUrlConfig.
+    known |= {name + "Url" for name, fn in functions(tpl).items()
+              if "FunctionUrlConfig" in fn["Properties"]}
     refs = list(references(tpl))
     assert len(refs) > 10
     unknown = [(where, name) for where, name in refs if name not in known]
@@ -284,10 +287,12 @@ def test_iam_is_least_privilege(tpl):
             group = tpl["Resources"][res["Fn::GetAtt"][0]]
             assert group["Type"] == "AWS::Logs::LogGroup"
             assert group["Properties"]["LogGroupName"] == {"Fn::Sub": log_group}
-        if name == "StoreFunction":
+        if name in ("StoreFunction", "OrderEventsFunction"):
             dynamo = {a for a in granted if a.startswith("dynamodb:")}
-            assert dynamo == store_dynamodb_actions(), \
-                "the store role's DynamoDB actions must be exactly the calls the store makes"
+            # The streaming endpoint only reads one order: GetItem (shop/order_events.py).
+            wanted = store_dynamodb_actions() if name == "StoreFunction" else {"dynamodb:GetItem"}
+            assert dynamo == wanted, \
+                f"{name}: the role's DynamoDB actions must be exactly the calls it makes"
             for a in dynamo:
                 assert granted.pop(a) == [{"Fn::GetAtt": ["StoreTable", "Arn"]}]
             (res,) = granted.pop("ssm:GetParameter")
@@ -298,6 +303,19 @@ def test_iam_is_least_privilege(tpl):
             # the ARN above is right only for names that start with "/"
             assert params[param]["AllowedPattern"].startswith("^/")
         assert not granted, f"{name}: unexpected grants {granted}"
+
+
+def test_order_events_streams_through_a_function_url(tpl):
+    """The streaming endpoint: a function URL in RESPONSE_STREAM mode (as SAM writes it), the
+    generator handler of pyhandlers/order_events.py, and its URL among the outputs."""
+    fn = tpl["Resources"]["OrderEventsFunction"]["Properties"]
+    assert fn["Handler"] == "order_events.handler"
+    assert fn["FunctionUrlConfig"] == {"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"}
+    assert "Events" not in fn  # HTTP APIs do not stream
+    assert tpl["Outputs"]["OrderEventsUrl"]["Value"] == {
+        "Fn::GetAtt": ["OrderEventsFunctionUrl", "FunctionUrl"]}
+    source = (ROOT / "pyhandlers" / "order_events.py").read_text()
+    assert _defines(source, "handler")
 
 
 def test_token_secret_is_not_in_plain_environment(tpl):

@@ -13,7 +13,7 @@
 
 UNIT_DIR      := tests/unit
 UNIT_BUILD    := $(BUILD)/unit
-UNIT_NAMES    := buf marshal event floattext rapi_headers cli context errors invoke handler syspath oom pymain sam
+UNIT_NAMES    := buf marshal event floattext rapi_headers cli context errors invoke stream handler syspath oom pymain sam
 UNIT_BINS     := $(UNIT_NAMES:%=$(UNIT_BUILD)/test_%)
 # Deferred (=, not :=): pkg-config runs only when a unit test is built, so a plain `make`
 # on a machine without Check prints nothing about it.
