@@ -93,7 +93,7 @@ static char *unpack_zip(sam_evaluator *e, const sam_node *at, const char *zip)
 {
     struct stat st;
     if (stat(zip, &st) < 0) {
-        sam_eval_fail(e, at, "%s does not exist: build it first (for this repository: make layer-native), "
+        sam_eval_fail(e, at, "%s does not exist: build it first (for this repository: make layer), "
                     "or give the function a source folder (see README, Local development)", zip);
         return NULL;
     }
@@ -239,10 +239,11 @@ static int add_layer(sam_evaluator *e, const sam_node *at, sam_function *f, cons
         char joined[PATH_MAX];
         if (snprintf(joined, sizeof joined, "%s/%s", e->dir, p) >= (int)sizeof joined)
             joined[0] = '\0';
-        size_t len = strlen(p);
-        if (len > 4 && strcmp(p + len - 4, ".zip") == 0 && access(p[0] == '/' ? p : joined, F_OK) < 0) {
-            /* Usually the host layer: what runs the function here is this binary. */
-            note_skipped(e, ref, "its zip is not built (make layer-native)");
+        if (access(p[0] == '/' ? p : joined, F_OK) < 0) {
+            /* A layer not built yet: the host layer (what runs the function here is this
+             * binary), or a packages layer filled before deploying (the store's boto3). */
+            note_skipped(e, ref, "its ContentUri is not built yet (make layer, or the "
+                                 "template's own instructions)");
             json_decref(given);
             return 0;
         }
