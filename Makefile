@@ -30,7 +30,14 @@ CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing
 LDFLAGS     += -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib' -Wl,-rpath,$(PY_LIBDIR)
 LDLIBS      += $(PY_LIBS) $(DEP_LIBS) -lm
 
+# HOST_LOCAL_TOOLS=0 leaves out `host local` (host/sam_*.c: libmicrohttpd, libyaml, zlib): the
+# Lambda layer's bootstrap carries the runtime only (layer/build-inside.sh).
+HOST_LOCAL_TOOLS ?= 1
 HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
+ifeq ($(HOST_LOCAL_TOOLS),0)
+HOST_SRCS   := $(filter-out host/sam_%.c,$(HOST_SRCS))
+CFLAGS      += -DHOST_NO_LOCAL_TOOLS
+endif
 HOST_OBJS   := $(HOST_SRCS:host/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/hostpy.o
 HOST_PY     := $(wildcard host/py/*.py)
 

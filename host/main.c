@@ -14,7 +14,9 @@
 #include "local.h"
 #include "pymain.h"
 #include "runtime.h"
+#ifndef HOST_NO_LOCAL_TOOLS
 #include "sam_main.h"
+#endif
 #include "workers.h"
 
 /* Runtime mode: N worker processes when Managed Instances ask for them, then this
@@ -39,12 +41,25 @@ static int run_runtime(const host_options *o, const char *argv0)
     return runtime_main(&cfg);
 }
 
+/* `host local ...`: the SAM-style local tools, which the Lambda layer's build leaves out. */
+static int local_tools(int argc, char **argv)
+{
+#ifdef HOST_NO_LOCAL_TOOLS
+    (void)argc, (void)argv;
+    fputs("host: `host local` is not in this build (the Lambda layer's bootstrap carries the "
+          "runtime only); use the host that `make` builds\n", stderr);
+    return 2;
+#else
+    return sam_main(argc, argv);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     if (pymain_wanted(argc, argv))
         return pymain_run(argc, argv);
     if (argc > 1 && strcmp(argv[1], "local") == 0)
-        return sam_main(argc - 1, argv + 1);
+        return local_tools(argc - 1, argv + 1);
     double started = local_now_ms();
     host_options o;
     int rc;

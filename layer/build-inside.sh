@@ -128,7 +128,7 @@ build_host() {
   else
     py_libs="-L$PYPREFIX/lib -lpython$PYTHON_VERSION $(cfg LIBS) $(cfg SYSLIBS)"
   fi
-  make --no-print-directory -s BUILD="$PYWORK/host-$LIBPYTHON" PYTHON="$PYTHON" \
+  make --no-print-directory -s BUILD="$PYWORK/host-$LIBPYTHON" PYTHON="$PYTHON" HOST_LOCAL_TOOLS=0 \
     PY_LIBS="$py_libs" DEP_CFLAGS="-I$DEPS/include" \
     DEP_LIBS="$(PKG_CONFIG_PATH=$DEPS/lib/pkgconfig pkg-config --static --libs libcurl) $jansson" \
     LDFLAGS="-Wl,--disable-new-dtags -Wl,-rpath,'\$\$ORIGIN/lib'" all
