@@ -37,6 +37,10 @@ def http_stream(event, context):
 def broken(event, context):
     yield b"partial;"
     raise ValueError("mid-stream boom")
+def slow(event, context):
+    yield b"first;"
+    time.sleep(5)
+    yield b"never"
 def plain(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{\\"ok\\": true}"}
 '''
@@ -69,6 +73,13 @@ Resources:
       Handler: app.broken
       Events:
         Get: {Type: HttpApi, Properties: {Method: GET, Path: /broken}}
+  Slow:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.slow
+      Timeout: 1
+      Events:
+        Get: {Type: HttpApi, Properties: {Method: GET, Path: /slow}}
   Plain:
     Type: AWS::Serverless::Function
     Properties:
@@ -148,6 +159,15 @@ def test_mid_stream_error_ends_the_stream(api):
     api.wait_log(r"Broken: the stream ended with an error: .*mid-stream boom")
 
 
+def test_timeout_mid_stream_ends_it(api):
+    c = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
+    c.request("GET", "/slow")
+    r = c.getresponse()
+    assert r.status == 200
+    assert r.read() == b"first;"
+    api.wait_log(r"Slow: the stream ended with an error: .*Sandbox.Timedout")
+
+
 def test_plain_function_is_unchanged(api):
     c = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
     c.request("GET", "/plain")
@@ -196,9 +216,40 @@ def test_event_stream_error_and_plain_function(lam):
     done = json.loads(events[-1][2])
     assert done["ErrorCode"] == "ValueError"
     assert "mid-stream boom" in done["ErrorDetails"]
+    slow = list(stream_events(lam, "Slow", b"{}"))
+    assert [(k, p) for k, _, p in slow[:1]] == [("PayloadChunk", b"first;")]
+    assert json.loads(slow[-1][2])["ErrorCode"] == "Sandbox.Timedout"
     plain = list(stream_events(lam, "Plain", b"{}"))
     assert [k for k, _, _ in plain] == ["PayloadChunk", "InvokeComplete"]
     assert json.loads(plain[0][2])["statusCode"] == 200
+
+
+@pytest.mark.parametrize("command", ["start-api", "start-lambda"])
+def test_streaming_is_clean_under_valgrind(host_bin, root, tmp_path, command):
+    """The relay's paths (prelude, chunks, an error trailer, a timeout mid-stream, a plain
+    result) with the server under memcheck: no invalid access, no definite leak."""
+    log = tmp_path / "vg.log"
+    gate = tmp_path / "gate"
+    gate.write_text("open")
+    s = Server(host_bin, command, cwd=root, start_timeout=60,
+               prefix=("valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                       "--show-leak-kinds=definite", "--log-file=%s" % log))
+    try:
+        if command == "start-api":
+            for path, body in [("/gated?gate=%s" % gate, b"chunk1;waited=True;chunk3"),
+                               ("/events", b"data: one\n\ndata: two\n\n"), ("/broken", b"partial;"),
+                               ("/slow", b"first;"), ("/plain", b'{"ok": true}')]:
+                c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+                c.request("GET", path)
+                assert c.getresponse().read() == body
+        else:
+            for name in ("Gated", "Broken", "Slow", "Plain"):
+                events = list(stream_events(s, name, json.dumps({"gate": str(gate)})))
+                assert events[-1][0] == "InvokeComplete"
+    finally:
+        rc = s.stop()
+    assert rc == 0
+    assert log.read_text() == ""
 
 
 def lambda_client(server):
