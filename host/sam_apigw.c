@@ -134,7 +134,8 @@ void sam_apigw_print_routes(const sam_server *s)
         for (size_t j = 0; j < s->t.fns[i].n_routes; j++) {
             const sam_route *r = &s->t.fns[i].routes[j];
             fprintf(stderr, "  %-6s %-24s -> %s (%s)\n", r->method, r->path ? r->path : "$default", s->t.fns[i].id,
-                    r->kind == SAM_ROUTE_REST_API ? "Api, payload 1.0"
+                    r->kind == SAM_ROUTE_FUNCTION_URL ? "function URL, payload 2.0"
+                    : r->kind == SAM_ROUTE_REST_API ? "Api, payload 1.0"
                                                   : r->payload_v2 ? "HttpApi, payload 2.0" : "HttpApi, payload 1.0");
         }
 }
@@ -563,6 +564,12 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
         return sam_server_reply(c, rest ? 403 : 404, "application/json", rest ? not_found_rest : not_found_v2,
                                 rest ? sizeof not_found_rest - 1 : sizeof not_found_v2 - 1);
     }
+    if (m.route->kind == SAM_ROUTE_FUNCTION_URL) { /* the URL's own path: /<id> dropped */
+        size_t cut = 1 + strlen(s->t.fns[m.fn].id);
+        url += cut;
+        raw_uri += cut;
+        caps.n = 0;
+    }
     const char *params[2 * MAX_SEGMENTS + 1];
     for (size_t i = 0; i < caps.n; i++) {
         params[2 * i] = caps.names[i];
@@ -585,7 +592,7 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     const sam_route *r = m.route;
     sam_apigw_request req = {
         .method = method, .path = url, .raw_path = raw_path, .raw_query = qm ? qm + 1 : "",
-        .route_path = r->path, .route_method = r->method, .source_ip = ip, .request_id = rid,
+        .route_path = r->kind == SAM_ROUTE_FUNCTION_URL ? NULL : r->path, .route_method = r->method, .source_ip = ip, .request_id = rid,
         .stage = r->kind == SAM_ROUTE_REST_API ? "Prod" : "$default", .headers = h.kv, .query = q.kv,
         .params = params, .body = body, .body_len = len,
         .binary = len > 0 && is_binary_type(s, r, header(h.kv, "content-type"), body, len),
