@@ -752,9 +752,11 @@ size_t sam_pool_read(sam_pool *p, sam_invocation *inv, char *out, size_t max)
     pthread_mutex_lock(&p->lock);
     wait_for(p, inv, has_pending);
     size_t n = inv->pending.len < max ? inv->pending.len : max;
-    memcpy(out, inv->pending.data, n);
-    memmove(inv->pending.data, inv->pending.data + n, inv->pending.len - n);
-    inv->pending.len -= n;
+    if (n > 0) {
+        memcpy(out, inv->pending.data, n);
+        memmove(inv->pending.data, inv->pending.data + n, inv->pending.len - n);
+        inv->pending.len -= n;
+    }
     pthread_mutex_unlock(&p->lock);
     return n;
 }
