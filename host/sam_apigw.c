@@ -12,11 +12,14 @@
 #include <time.h>
 
 #include "sam_b64.h"
+#include "sam_relay.h"
 
 #define MAX_SEGMENTS 64
 #define MAX_FIELDS 512 /* headers or query parameters of one request */
 #define LOCAL_ACCOUNT_ID "123456789012"
 #define LOCAL_API_ID "hostlocal1"
+
+#define HTTP_INTEGRATION_TYPE "application/vnd.awslambda.http-integration-response"
 
 static const char not_found_v2[] = "{\"message\":\"Not Found\"}";
 static const char not_found_rest[] = "{\"message\":\"Missing Authentication Token\"}";
@@ -131,7 +134,8 @@ void sam_apigw_print_routes(const sam_server *s)
         for (size_t j = 0; j < s->t.fns[i].n_routes; j++) {
             const sam_route *r = &s->t.fns[i].routes[j];
             fprintf(stderr, "  %-6s %-24s -> %s (%s)\n", r->method, r->path ? r->path : "$default", s->t.fns[i].id,
-                    r->kind == SAM_ROUTE_REST_API ? "Api, payload 1.0"
+                    r->kind == SAM_ROUTE_FUNCTION_URL ? "function URL, payload 2.0"
+                    : r->kind == SAM_ROUTE_REST_API ? "Api, payload 1.0"
                                                   : r->payload_v2 ? "HttpApi, payload 2.0" : "HttpApi, payload 1.0");
         }
 }
@@ -517,6 +521,38 @@ static enum MHD_Result send_response(struct MHD_Connection *c, sam_apigw_respons
     return rc;
 }
 
+/* A streamed response: the prelude's status, headers and cookies (an HTTP-integration
+ * stream), else 200 and the stream's content type; then the body, chunk by chunk. */
+static enum MHD_Result send_stream(struct MHD_Connection *c, sam_relay *relay, int v2)
+{
+    sam_apigw_response head = {.status = 200};
+    size_t n = 0;
+    if (strcmp(relay->inv.content_type, HTTP_INTEGRATION_TYPE) == 0) {
+        buf_t prelude = BUF_INIT;
+        json_t *doc = NULL;
+        if (sam_relay_prelude(relay, &prelude) < 0 || !(doc = json_loadb(prelude.data, prelude.len, 0, NULL)) ||
+            (json_object_del(doc, "body"), structured(doc, v2, &head) < 0)) {
+            sam_apigw_response_free(&head);
+            memset(&head, 0, sizeof head);
+            head.status = 200;
+        }
+        json_decref(doc);
+        buf_free(&prelude);
+    } else if (relay->inv.content_type[0]) {
+        add_header(&head, &n, "Content-Type", relay->inv.content_type);
+    }
+    struct MHD_Response *r = sam_relay_response(relay, 0);
+    enum MHD_Result rc = MHD_NO;
+    if (r) {
+        for (size_t i = 0; head.headers && head.headers[i]; i += 2)
+            MHD_add_response_header(r, head.headers[i], head.headers[i + 1]);
+        rc = MHD_queue_response(c, head.status, r);
+        MHD_destroy_response(r);
+    }
+    sam_apigw_response_free(&head);
+    return rc;
+}
+
 enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const char *url,
                                 const char *raw_uri, const char *method, const char *body, size_t len)
 {
@@ -527,6 +563,12 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
         int rest = s->t.n > 0 && s->t.fns[0].n_routes > 0 && s->t.fns[0].routes[0].kind == SAM_ROUTE_REST_API;
         return sam_server_reply(c, rest ? 403 : 404, "application/json", rest ? not_found_rest : not_found_v2,
                                 rest ? sizeof not_found_rest - 1 : sizeof not_found_v2 - 1);
+    }
+    if (m.route->kind == SAM_ROUTE_FUNCTION_URL) { /* the URL's own path: /<id> dropped */
+        size_t cut = 1 + strlen(s->t.fns[m.fn].id);
+        url += cut;
+        raw_uri += cut;
+        caps.n = 0;
     }
     const char *params[2 * MAX_SEGMENTS + 1];
     for (size_t i = 0; i < caps.n; i++) {
@@ -550,7 +592,7 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     const sam_route *r = m.route;
     sam_apigw_request req = {
         .method = method, .path = url, .raw_path = raw_path, .raw_query = qm ? qm + 1 : "",
-        .route_path = r->path, .route_method = r->method, .source_ip = ip, .request_id = rid,
+        .route_path = r->kind == SAM_ROUTE_FUNCTION_URL ? NULL : r->path, .route_method = r->method, .source_ip = ip, .request_id = rid,
         .stage = r->kind == SAM_ROUTE_REST_API ? "Prod" : "$default", .headers = h.kv, .query = q.kv,
         .params = params, .body = body, .body_len = len,
         .binary = len > 0 && is_binary_type(s, r, header(h.kv, "content-type"), body, len),
@@ -560,17 +602,18 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     json_decref(ev);
     if (!text)
         return sam_server_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
-    sam_invocation inv;
-    sam_invocation_init(&inv);
-    inv.event = text;
-    inv.event_len = strlen(text);
-    inv.trace_id = header(h.kv, "x-amzn-trace-id");
-    sam_pool_invoke(s->pools[m.fn], &inv);
+    sam_relay *relay = sam_relay_new(s->pools[m.fn], text, strlen(text));
+    if (!relay)
+        return sam_server_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
+    relay->inv.trace_id = header(h.kv, "x-amzn-trace-id");
+    sam_pool_invoke(s->pools[m.fn], &relay->inv);
+    if (relay->inv.streaming)
+        return send_stream(c, relay, r->payload_v2);
     sam_apigw_response resp;
-    sam_apigw_response_of(inv.result.data ? inv.result.data : "", inv.result.len, inv.is_error, r->payload_v2, &resp);
+    sam_apigw_response_of(relay->inv.result.data ? relay->inv.result.data : "", relay->inv.result.len,
+                          relay->inv.is_error, r->payload_v2, &resp);
     enum MHD_Result rc = send_response(c, &resp);
     sam_apigw_response_free(&resp);
-    sam_invocation_free(&inv);
-    free(text);
+    sam_relay_free(relay);
     return rc;
 }

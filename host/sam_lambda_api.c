@@ -8,9 +8,13 @@
 #include <string.h>
 
 #include "sam_b64.h"
+#include "sam_relay.h"
 
 #define INVOKE_PREFIX "/2015-03-31/functions/"
 #define INVOKE_SUFFIX "/invocations"
+#define STREAM_PREFIX "/2021-11-15/functions/"
+#define STREAM_SUFFIX "/response-streaming-invocations"
+#define EVENT_STREAM_TYPE "application/vnd.amazon.eventstream"
 #define TAIL_BYTES 4096 /* X-Amz-Log-Result: the last 4 KB of the log, as Lambda returns */
 
 /* An AWS error as the SDKs parse it: X-Amzn-ErrorType and {"Type", "message"}. */
@@ -141,19 +145,66 @@ static enum MHD_Result invoke_sync(struct MHD_Connection *c, sam_pool *pool, con
     return rc;
 }
 
+/* InvokeWithResponseStream: the worker's chunks as PayloadChunk events, then InvokeComplete;
+ * a function that does not stream sends its whole result as one chunk, as Lambda does. */
+static enum MHD_Result invoke_stream(struct MHD_Connection *c, sam_pool *pool, const char *body, size_t len)
+{
+    char *event = malloc(len + 1);
+    if (!event)
+        return aws_error(c, 500, "ServiceException", "out of memory");
+    memcpy(event, body, len);
+    event[len] = '\0';
+    sam_relay *relay = sam_relay_new(pool, event, len);
+    if (!relay)
+        return aws_error(c, 500, "ServiceException", "out of memory");
+    char *context = client_context(c);
+    relay->inv.trace_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-Trace-Id");
+    relay->inv.client_context = context;
+    sam_pool_invoke(pool, &relay->inv);
+    relay->inv.client_context = NULL;
+    free(context);
+    if (!relay->inv.streaming && !relay->inv.is_error)
+        buf_append(&relay->head, relay->inv.result.data ? relay->inv.result.data : "", relay->inv.result.len);
+    char rid[40];
+    snprintf(rid, sizeof rid, "%s", relay->inv.request_id);
+    struct MHD_Response *r = sam_relay_response(relay, 1);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", EVENT_STREAM_TYPE);
+    MHD_add_response_header(r, "X-Amz-Executed-Version", "$LATEST");
+    MHD_add_response_header(r, "X-Amzn-RequestId", rid);
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* Where url names a function for one of the two APIs: the name's start and length. */
+static int function_name(const char *url, const char *prefix, const char *suffix, const char **name, size_t *n)
+{
+    size_t ul = strlen(url), pl = strlen(prefix), sl = strlen(suffix);
+    if (strncmp(url, prefix, pl) != 0 || ul <= pl + sl || strcmp(url + ul - sl, suffix) != 0)
+        return -1;
+    *name = url + pl;
+    *n = ul - pl - sl;
+    return 0;
+}
+
 enum MHD_Result sam_lambda_api_serve(sam_server *s, struct MHD_Connection *c, const char *url,
                                      const char *raw_uri, const char *method, const char *body,
                                      size_t len)
 {
     (void)raw_uri;
-    size_t ul = strlen(url), pl = strlen(INVOKE_PREFIX), sl = strlen(INVOKE_SUFFIX);
-    if (strncmp(url, INVOKE_PREFIX, pl) != 0 || ul <= pl + sl || strcmp(url + ul - sl, INVOKE_SUFFIX) != 0)
-        return aws_error(c, 404, "UnknownOperationException", "host local start-lambda serves only "
-                                                              "POST /2015-03-31/functions/{name}/invocations");
+    const char *name;
+    size_t n;
+    int streamed = function_name(url, STREAM_PREFIX, STREAM_SUFFIX, &name, &n) == 0;
+    if (!streamed && function_name(url, INVOKE_PREFIX, INVOKE_SUFFIX, &name, &n) < 0)
+        return aws_error(c, 404, "UnknownOperationException",
+                         "host local start-lambda serves only POST /2015-03-31/functions/{name}/invocations "
+                         "and POST /2021-11-15/functions/{name}/response-streaming-invocations");
     if (strcmp(method, "POST") != 0)
         return aws_error(c, 405, "UnknownOperationException", "Invoke is a POST");
     char id[512], qual[512], msg[1400];
-    function_id(url + pl, ul - pl - sl, id, sizeof id, qual, sizeof qual);
+    function_id(name, n, id, sizeof id, qual, sizeof qual);
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "Qualifier");
     if (q && !qual[0])
         snprintf(qual, sizeof qual, "%s", q);
@@ -175,6 +226,8 @@ enum MHD_Result sam_lambda_api_serve(sam_server *s, struct MHD_Connection *c, co
         return aws_error(c, 400, "InvalidRequestContentException", msg);
     }
     json_decref(doc);
+    if (streamed)
+        return invoke_stream(c, pool, body, len);
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Invocation-Type");
     const char *log = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Log-Type");
     if (!type || strcmp(type, "RequestResponse") == 0)

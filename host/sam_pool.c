@@ -124,6 +124,7 @@ void sam_invocation_free(sam_invocation *inv)
 {
     buf_free(&inv->result);
     buf_free(&inv->log);
+    buf_free(&inv->pending);
     pthread_cond_destroy(&inv->cond);
 }
 
@@ -580,6 +581,37 @@ int sam_pool_finish(sam_worker *w, const char *request_id, const char *body, siz
     return 0;
 }
 
+/* w's invocation if it is request_id's, else NULL. Pool lock held. */
+static sam_invocation *current_of(sam_worker *w, const char *request_id)
+{
+    sam_invocation *inv = w->current;
+    return inv && strcmp(inv->request_id, request_id) == 0 ? inv : NULL;
+}
+
+int sam_pool_stream_begin(sam_worker *w, const char *request_id, const char *content_type)
+{
+    pthread_mutex_lock(&w->pool->lock);
+    sam_invocation *inv = current_of(w, request_id);
+    if (inv) {
+        inv->streaming = 1;
+        snprintf(inv->content_type, sizeof inv->content_type, "%s", content_type ? content_type : "");
+        pthread_cond_broadcast(&inv->cond);
+    }
+    pthread_mutex_unlock(&w->pool->lock);
+    return inv ? 0 : -1;
+}
+
+int sam_pool_stream_write(sam_worker *w, const char *request_id, const char *data, size_t len)
+{
+    pthread_mutex_lock(&w->pool->lock);
+    sam_invocation *inv = current_of(w, request_id);
+    int rc = inv ? buf_append(&inv->pending, data, len) : -1;
+    if (inv)
+        pthread_cond_broadcast(&inv->cond);
+    pthread_mutex_unlock(&w->pool->lock);
+    return rc;
+}
+
 void sam_pool_init_error(sam_worker *w, const char *body, size_t len)
 {
     drain(w);
@@ -654,6 +686,33 @@ static void time_out(sam_pool *p, sam_invocation *inv)
     fail_with(p, w, inv, "Sandbox.Timedout", msg, "timeout");
 }
 
+static int started_streaming(const sam_invocation *inv)
+{
+    return inv->streaming;
+}
+
+static int has_pending(const sam_invocation *inv)
+{
+    return inv->pending.len > 0;
+}
+
+/* Waits until inv is done or ready(inv) (NULL: done only), timing it out at its deadline.
+ * Pool lock held. */
+static void wait_for(sam_pool *p, sam_invocation *inv, int (*ready)(const sam_invocation *))
+{
+    while (!inv->done && !(ready && ready(inv))) {
+        if (!inv->started || p->o.debug) {
+            pthread_cond_wait(&inv->cond, &p->lock);
+            continue;
+        }
+        double at = inv->start_ms + p->f->timeout * 1000.0;
+        struct timespec ts = {.tv_sec = (time_t)(at / 1000.0)};
+        ts.tv_nsec = (long)((at - ts.tv_sec * 1000.0) * 1e6);
+        if (pthread_cond_timedwait(&inv->cond, &p->lock, &ts) == ETIMEDOUT && !inv->done)
+            time_out(p, inv);
+    }
+}
+
 void sam_pool_invoke(sam_pool *p, sam_invocation *inv)
 {
     new_request_id(inv->request_id);
@@ -678,19 +737,39 @@ void sam_pool_invoke(sam_pool *p, sam_invocation *inv)
     p->queued++;
     scale(p);
     pthread_cond_broadcast(&p->work);
-    while (!inv->done) {
-        if (!inv->started || p->o.debug) {
-            pthread_cond_wait(&inv->cond, &p->lock);
-            continue;
-        }
-        double at = inv->start_ms + p->f->timeout * 1000.0;
-        struct timespec ts = {.tv_sec = (time_t)(at / 1000.0)};
-        ts.tv_nsec = (long)((at - ts.tv_sec * 1000.0) * 1e6);
-        if (pthread_cond_timedwait(&inv->cond, &p->lock, &ts) == ETIMEDOUT && !inv->done)
-            time_out(p, inv);
+    wait_for(p, inv, started_streaming);
+    if (inv->done) {
+        p->callers--;
+        pthread_cond_broadcast(&p->work);
+    } else {
+        inv->holding = 1;
     }
-    p->callers--;
-    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+size_t sam_pool_read(sam_pool *p, sam_invocation *inv, char *out, size_t max)
+{
+    pthread_mutex_lock(&p->lock);
+    wait_for(p, inv, has_pending);
+    size_t n = inv->pending.len < max ? inv->pending.len : max;
+    if (n > 0) {
+        memcpy(out, inv->pending.data, n);
+        memmove(inv->pending.data, inv->pending.data + n, inv->pending.len - n);
+        inv->pending.len -= n;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+void sam_pool_stream_close(sam_pool *p, sam_invocation *inv)
+{
+    pthread_mutex_lock(&p->lock);
+    wait_for(p, inv, NULL);
+    if (inv->holding) {
+        inv->holding = 0;
+        p->callers--;
+        pthread_cond_broadcast(&p->work);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 

@@ -33,6 +33,12 @@ typedef struct sam_invocation {
     buf_t result;                /* the response, or the error document */
     int is_error;                /* a function error (X-Amz-Function-Error: Unhandled) */
     buf_t log;                   /* START ... REPORT, when want_log */
+    /* a streamed response (the worker POSTs in Response-Mode streaming): sam_pool_invoke
+     * returns once it starts; read it with sam_pool_read, then sam_pool_stream_close */
+    int streaming;
+    char content_type[128];
+    buf_t pending;               /* arrived, not yet read */
+    int holding;                 /* counted in the pool's callers until sam_pool_stream_close */
     /* the pool's */
     int done, started;
     double start_ms, deadline_ms;
@@ -57,6 +63,12 @@ void sam_pool_warm(sam_pool *p);
 /* Runs inv and waits for its end (result, function error, timeout or a crashed worker). */
 void sam_pool_invoke(sam_pool *p, sam_invocation *inv);
 
+/* A streamed invocation's next bytes (at most max): > 0, or 0 at its end (result and
+ * is_error then say how it ended; the timeout applies while waiting). */
+size_t sam_pool_read(sam_pool *p, sam_invocation *inv, char *out, size_t max);
+/* Waits for a streamed invocation's end; the caller may free inv afterwards. */
+void sam_pool_stream_close(sam_pool *p, sam_invocation *inv);
+
 /* Fails what is queued or running ("shutting down") and kills the workers; callers
  * blocked in sam_pool_invoke return. */
 void sam_pool_close(sam_pool *p);
@@ -76,6 +88,10 @@ void sam_invocation_free(sam_invocation *inv);
 int sam_pool_next(sam_worker *w, sam_invocation **inv, char *arn, size_t arnlen);
 /* POST response / error for request_id; -1 when w holds no such invocation. */
 int sam_pool_finish(sam_worker *w, const char *request_id, const char *body, size_t len, int is_error);
+/* A streamed response starts / brings bytes; -1 when w holds no such invocation (it timed
+ * out). It ends with sam_pool_finish (the error trailer's document, if any). */
+int sam_pool_stream_begin(sam_worker *w, const char *request_id, const char *content_type);
+int sam_pool_stream_write(sam_worker *w, const char *request_id, const char *data, size_t len);
 /* POST init/error: kept as the answer to the invocation that started this worker. */
 void sam_pool_init_error(sam_worker *w, const char *body, size_t len);
 

@@ -6,15 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
+#include "sam_b64.h"
 
 #define API_PREFIX "/2018-06-01/runtime/"
 #define MAX_BODY (6 * 1024 * 1024 + 1024) /* Lambda's 6 MB response limit, and room for headers */
 
+#define STREAMING_MODE "streaming"
+#define ERROR_TYPE_TRAILER "Lambda-Runtime-Function-Error-Type"
+#define ERROR_BODY_TRAILER "Lambda-Runtime-Function-Error-Body"
+
 typedef struct {
     buf_t body;
     int too_big;
+    int streaming;  /* a response POSTed in Response-Mode streaming: pieces go on at once */
+    char rid[64];
 } request;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body)
@@ -73,6 +81,46 @@ static enum MHD_Result serve_post(sam_worker *w, struct MHD_Connection *c, const
     return reply(c, 202, "{\"status\":\"OK\"}");
 }
 
+/* "invocation/{id}/response" -> id in rid; -1 for any other path. */
+static int response_id(const char *url, char *rid, size_t len)
+{
+    const char *prefix = API_PREFIX "invocation/";
+    if (strncmp(url, prefix, strlen(prefix)) != 0)
+        return -1;
+    const char *rest = url + strlen(prefix), *slash = strchr(rest, '/');
+    if (!slash || strcmp(slash, "/response") != 0)
+        return -1;
+    snprintf(rid, len, "%.*s", (int)(slash - rest), rest);
+    return 0;
+}
+
+/* A streamed response's first call: the headers are in, the body is not. */
+static void open_stream(sam_worker *w, struct MHD_Connection *c, const char *url, request *q)
+{
+    const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Response-Mode");
+    if (!mode || strcasecmp(mode, STREAMING_MODE) != 0 || response_id(url, q->rid, sizeof q->rid) < 0)
+        return;
+    q->streaming = 1;
+    sam_pool_stream_begin(w, q->rid, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"));
+}
+
+/* The stream's end: its error trailer (base64 of the error document), if any, is the result. */
+static enum MHD_Result close_stream(sam_worker *w, struct MHD_Connection *c, request *q)
+{
+    const char *type = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, ERROR_TYPE_TRAILER);
+    const char *body = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, ERROR_BODY_TRAILER);
+    buf_t doc = BUF_INIT;
+    if (type && (!body || sam_b64_decode(&doc, body, strlen(body)) < 0 || doc.len == 0)) {
+        buf_reset(&doc);
+        buf_printf(&doc, "{\"errorMessage\":\"the stream failed\",\"errorType\":\"%s\"}", type);
+    }
+    int rc = sam_pool_finish(w, q->rid, doc.data ? doc.data : "", doc.len, type != NULL);
+    buf_free(&doc);
+    if (rc < 0)
+        return reply(c, 400, "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}");
+    return reply(c, 202, "{\"status\":\"OK\"}");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *data_size, void **state)
@@ -84,8 +132,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(q = calloc(1, sizeof *q)))
             return MHD_NO;
         *state = q;
+        if (strcmp(method, "POST") == 0)
+            open_stream(w, c, url, q);
         return MHD_YES;
     }
+    if (*data_size > 0 && q->streaming) {
+        sam_pool_stream_write(w, q->rid, data, *data_size);
+        *data_size = 0;
+        return MHD_YES;
+    }
+    if (q->streaming)
+        return close_stream(w, c, q);
     if (*data_size > 0) {
         if (q->body.len + *data_size > MAX_BODY || buf_append(&q->body, data, *data_size) < 0)
             q->too_big = 1;

@@ -319,6 +319,26 @@ static int add_route(sam_evaluator *e, sam_function *f, const sam_node *ev, sam_
     return 0;
 }
 
+/* FunctionUrlConfig: every method and path under /<id>/ (InvokeMode RESPONSE_STREAM or not:
+ * a worker that streams is streamed to the client either way). */
+static int read_function_url(sam_evaluator *e, const sam_node *props, sam_function *f)
+{
+    const sam_node *cfg = sam_yaml_get(props, "FunctionUrlConfig");
+    if (!cfg)
+        return 0;
+    sam_route r = {.kind = SAM_ROUTE_FUNCTION_URL, .payload_v2 = 1, .method = strdup("ANY")};
+    sam_route *grown = realloc(f->routes, (f->n_routes + 1) * sizeof *grown);
+    if (!r.method || asprintf(&r.path, "/%s/{proxy+}", f->id) < 0 || !grown) {
+        free(r.method);
+        if (grown)
+            f->routes = grown;
+        return sam_eval_fail(e, cfg, "out of memory");
+    }
+    f->routes = grown;
+    f->routes[f->n_routes++] = r;
+    return 0;
+}
+
 static int read_events(sam_evaluator *e, const sam_node *props, sam_function *f)
 {
     const sam_node *evs = sam_yaml_get(props, "Events");
@@ -378,7 +398,7 @@ static int read_function(sam_evaluator *e, const char *id, const sam_node *res, 
     f->memory_mb = (int)mem;
     if (read_environment(e, props, f) < 0 || read_layers(e, props, f) < 0)
         return -1;
-    return read_events(e, props, f);
+    return read_events(e, props, f) < 0 ? -1 : read_function_url(e, props, f);
 }
 
 static void free_function(sam_function *f)

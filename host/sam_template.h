@@ -9,7 +9,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-typedef enum { SAM_ROUTE_HTTP_API, SAM_ROUTE_REST_API } sam_route_kind;
+/* SAM_ROUTE_FUNCTION_URL: the function's FunctionUrlConfig, served by start-api under
+ * /<logical id>/ (a function URL has a host of its own on AWS); payload 2.0, $default. */
+typedef enum { SAM_ROUTE_HTTP_API, SAM_ROUTE_REST_API, SAM_ROUTE_FUNCTION_URL } sam_route_kind;
 
 typedef struct {
     sam_route_kind kind;

@@ -17,16 +17,17 @@ def free_port():
 class Server:
     """A `host local start-*` process; its stderr is collected in self.log."""
 
-    def __init__(self, host_bin, command, *args, cwd=None, env=None):
+    def __init__(self, host_bin, command, *args, cwd=None, env=None, prefix=(), start_timeout=10):
+        """prefix: words before host_bin (a valgrind command line)."""
         self.port = free_port()
-        self.proc = subprocess.Popen([host_bin, "local", command, "-p", str(self.port), *args],
+        self.proc = subprocess.Popen([*prefix, host_bin, "local", command, "-p", str(self.port), *args],
                                      cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = []
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(10):
+        if not self._ready.wait(start_timeout):
             self.stop()
             raise AssertionError("server did not start:\n" + self.log)
 

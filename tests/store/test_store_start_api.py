@@ -82,3 +82,30 @@ def test_curl_session(api):
     assert status == 200 and doc["cart"]["items"] == []
     status, doc = curl(api.url + "/hello?name=Curl")
     assert status == 200 and doc == {"message": "Hello, Curl!"}
+
+
+def test_order_events_stream_through_the_function_url(host_bin, tmp_path):
+    """template.yaml's OrderEventsFunction (FunctionUrlConfig, InvokeMode RESPONSE_STREAM)
+    under /OrderEventsFunction/: its server-sent events come chunked, with its headers."""
+    env = {"STORE_TABLE": "", "STORE_TOKEN_SECRET_PARAM": "", "STORE_DB_PATH": str(tmp_path / "store.sqlite3")}
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps({"StoreFunction": env, "OrderEventsFunction": env}))
+    s = Server(host_bin, "start-api", "-t", str(REPO / "template.yaml"), "--env-vars", str(env_file),
+               cwd=str(tmp_path))
+    try:
+        c = StartApiClient(s.port)
+        token, _ = sc.sign_up(c)
+        sc.expect(c.call("POST", "/cart/items", {"sku": "MUG-001"}, token), 200)
+        order = sc.expect(c.call("POST", "/orders", {"card_token": "tok_visa"}, token), 201)["order"]
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+        conn.request("GET", "/OrderEventsFunction/orders/%s/events" % order["order_id"],
+                     headers={"authorization": "Bearer " + token})
+        r = conn.getresponse()
+        assert r.status == 200, (r.read(), s.log)
+        assert r.getheader("Content-Type").startswith("text/event-stream")
+        assert r.getheader("Transfer-Encoding") == "chunked"
+        body = r.read().decode()
+        assert body.startswith("retry: ") and "event: order" in body and "event: end" in body
+        assert order["order_id"] in body
+    finally:
+        s.stop()
