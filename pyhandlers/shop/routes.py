@@ -12,6 +12,7 @@
     GET    /                   the web page (static/index.html)            200
 """
 
+import html
 import os
 
 from . import accounts, carts, orders, validation
@@ -27,7 +28,11 @@ PAGE_HEADERS = {"content-type": "text/html; charset=utf-8", "cache-control": "no
 def web_page(app, req):
     # read per request: a small file, and an edited page shows on the next reload
     with open(PAGE_PATH, encoding="utf-8") as f:
-        return 200, Page(f.read()), PAGE_HEADERS
+        page = f.read()
+    # where the page reads the order-events stream: the deployed function URL (without its
+    # trailing slash), else host local's /OrderEventsFunction on the same server
+    events_url = html.escape(os.environ.get("ORDER_EVENTS_URL", "").rstrip("/"), quote=True)
+    return 200, Page(page.replace("{{ORDER_EVENTS_URL}}", events_url)), PAGE_HEADERS
 
 PRODUCT_KEYS = ("sku", "name", "description", "price_cents", "currency", "stock")
 

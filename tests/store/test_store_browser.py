@@ -1,6 +1,6 @@
 """The store's web page in headless Chromium (Debian's chromium + chromium-driver), served by
 the store's own GET / route under `host local start-api` on the repository's template.yaml
-and SQLite: register, log in, add to the cart, pay, see the order."""
+and SQLite: register, log in, add to the cart, pay, see the order and its streamed status."""
 
 import json
 import sys
@@ -17,8 +17,8 @@ from sam_helpers import Server  # noqa: E402
 @pytest.fixture
 def api(host_bin, tmp_path):
     env_file = tmp_path / "env.json"
-    env_file.write_text(json.dumps({"StoreFunction": {
-        "STORE_TABLE": "", "STORE_TOKEN_SECRET_PARAM": "", "STORE_DB_PATH": str(tmp_path / "s.sqlite3")}}))
+    env = {"STORE_TABLE": "", "STORE_TOKEN_SECRET_PARAM": "", "STORE_DB_PATH": str(tmp_path / "s.sqlite3")}
+    env_file.write_text(json.dumps({"StoreFunction": env, "OrderEventsFunction": env}))
     s = Server(host_bin, "start-api", "-t", str(REPO / "template.yaml"), "--env-vars", str(env_file),
                cwd=str(tmp_path))
     yield s
@@ -50,6 +50,10 @@ def test_register_login_cart_pay(api, browser):
     browser.wait_text("#status", "paid")
     assert browser.text("#orders").endswith("paid, 24.00")
     assert browser.find_all("#cart li") == []
+    # the order's status, streamed by the order-events function and read by the page
+    browser.wait_text("#order-events", "event: end")
+    events = browser.text("#order-events")
+    assert events.startswith("event: order") and '"status":"paid"' in events
     browser.wait_text("#products", "Lambda mug (MUG-001)")
     assert api.log.count("START RequestId") >= 8
 
