@@ -25,7 +25,7 @@ ARG PYTHON_TAR
 ARG OPENSSL_TAR
 ARG CURL_TAR
 # What layer/buildroot.sh installs in the Debian root, under AL2023's names.
-RUN dnf install -y gcc make binutils perl tar xz gzip findutils pkgconf-pkg-config \
+RUN dnf install -y gcc make binutils perl tar xz gzip findutils patch pkgconf-pkg-config \
         libffi-devel zlib-devel bzip2-devel xz-devel sqlite-devel libuuid-devel jansson-devel \
     && dnf clean all
 WORKDIR /src

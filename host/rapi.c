@@ -126,6 +126,8 @@ static size_t collect_header(char *line, size_t size, size_t n, void *userdata)
     return rapi_headers_feed(userdata, line, size * n) < 0 ? 0 : size * n;
 }
 
+#define RUNTIME_PATH "/2018-06-01/runtime"
+
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)
 {
     memset(c, 0, sizeof *c);
@@ -134,15 +136,15 @@ int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)
     c->wake_fd = -1;
     c->curl = curl_easy_init();
     c->multi = curl_multi_init();
+    c->api = curl_url();
     buf_t b = BUF_INIT;
-    if (!c->curl || !c->multi || buf_printf(&b, "http://%s/2018-06-01/runtime", endpoint) < 0)
+    if (!c->curl || !c->multi || !c->api || buf_printf(&b, "http://%s/", endpoint) < 0)
         goto fail;
-    c->base = b.data;
-    b = (buf_t)BUF_INIT;
-    if (buf_printf(&b, "%s/invocation/next", c->base) < 0)
+    CURLUcode uc = curl_url_set(c->api, CURLUPART_URL, b.data, 0);
+    if (uc == CURLUE_OUT_OF_MEMORY)
         goto fail;
-    c->next_url = b.data;
-    b = (buf_t)BUF_INIT;
+    c->bad_endpoint = uc != CURLUE_OK;
+    buf_reset(&b);
     /* The User-Agent goes in the header lists, formatted once: as CURLOPT_USERAGENT
      * libcurl would format it again for every request (a tenth of its work per call). */
     if (buf_printf(&b, "User-Agent: %s", user_agent) < 0)
@@ -159,6 +161,7 @@ int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent)
         goto fail;
 
     CURL *k = c->curl;
+    curl_easy_setopt(k, CURLOPT_CURLU, c->api);
     curl_easy_setopt(k, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(k, CURLOPT_TIMEOUT, 0L);          /* next is a long poll */
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, 1L);
@@ -182,12 +185,11 @@ void rapi_free(rapi_client *c)
         curl_easy_cleanup(c->curl);
     if (c->multi)
         curl_multi_cleanup(c->multi);
+    curl_url_cleanup(c->api);
     curl_slist_free_all(c->json_post);
     curl_slist_free_all(c->next_headers);
     free(c->user_agent_line);
-    free(c->base);
-    free(c->next_url);
-    buf_free(&c->url);
+    buf_free(&c->path);
     buf_free(&c->body);
     buf_free(&c->reply);
     headers_free(&c->hdr);
@@ -234,11 +236,18 @@ static CURLcode perform_watching(rapi_client *c, CURL *k, int *interrupted)
     return rc;
 }
 
-/* One request on easy handle k (c->curl, or a stream's own handle). */
-static rapi_status perform_on(rapi_client *c, CURL *k)
+/* One request for path on easy handle k (c->curl, or a stream's own handle): both read
+ * the origin and path from c->api. */
+static rapi_status perform_on(rapi_client *c, CURL *k, const char *path)
 {
     c->errbuf[0] = '\0';
     c->status = 0;
+    CURLUcode uc = c->bad_endpoint ? CURLUE_OK : curl_url_set(c->api, CURLUPART_PATH, path, 0);
+    if (c->bad_endpoint || uc != CURLUE_OK) {
+        snprintf(c->errbuf, sizeof c->errbuf, "%s", curl_easy_strerror(
+            uc == CURLUE_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_URL_MALFORMAT));
+        return RAPI_TRANSPORT_ERROR;
+    }
     int interrupted = 0;
     CURLcode rc = perform_watching(c, k, &interrupted);
     if (interrupted)
@@ -252,9 +261,9 @@ static rapi_status perform_on(rapi_client *c, CURL *k)
     return c->status >= 200 && c->status < 300 ? RAPI_OK : RAPI_HTTP_ERROR;
 }
 
-static rapi_status perform(rapi_client *c)
+static rapi_status perform(rapi_client *c, const char *path)
 {
-    return perform_on(c, c->curl);
+    return perform_on(c, c->curl, path);
 }
 
 rapi_status rapi_next(rapi_client *c)
@@ -262,12 +271,11 @@ rapi_status rapi_next(rapi_client *c)
     headers_reset(&c->hdr);
     buf_reset(&c->body);
     CURL *k = c->curl;
-    curl_easy_setopt(k, CURLOPT_URL, c->next_url);
     curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, c->next_headers);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, collect_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->body);
-    rapi_status st = perform(c);
+    rapi_status st = perform(c, RUNTIME_PATH "/invocation/next");
     /* libcurl takes a close before the blank line as the end of a body-less answer; a
      * reply cut off there is a lost connection, retried as one, never an invocation. */
     if ((st == RAPI_OK || st == RAPI_HTTP_ERROR) && !c->hdr.complete) {
@@ -313,28 +321,28 @@ static int append_segment(buf_t *url, const buf_t *id)
     return 0;
 }
 
-static int url_for(rapi_client *c, const char *what)
+/* c->path = the path of the current invocation's `what` (response, error). */
+static int path_for(rapi_client *c, const char *what)
 {
-    buf_reset(&c->url);
-    if (buf_append_str(&c->url, c->base) < 0 || buf_append_str(&c->url, "/invocation/") < 0 ||
-        append_segment(&c->url, &c->hdr.request_id) < 0 || buf_append_char(&c->url, '/') < 0)
+    buf_reset(&c->path);
+    if (buf_append_str(&c->path, RUNTIME_PATH "/invocation/") < 0 ||
+        append_segment(&c->path, &c->hdr.request_id) < 0 || buf_append_char(&c->path, '/') < 0)
         return -1;
-    return buf_append_str(&c->url, what);
+    return buf_append_str(&c->path, what);
 }
 
-static rapi_status post(rapi_client *c, const char *url, const char *data, size_t len,
+static rapi_status post(rapi_client *c, const char *path, const char *data, size_t len,
                         struct curl_slist *headers)
 {
     buf_reset(&c->reply);
     CURL *k = c->curl;
-    curl_easy_setopt(k, CURLOPT_URL, url);
     curl_easy_setopt(k, CURLOPT_POST, 1L);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, data ? data : "");
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, ignore_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->reply);
-    return perform(c);
+    return perform(c, path);
 }
 
 /* curl_slist_append that frees the whole list when it fails: one owner, one free. */
@@ -377,7 +385,7 @@ static struct curl_slist *invocation_headers(rapi_client *c, const char *content
 static rapi_status post_invocation(rapi_client *c, const char *what, const char *data,
                                    size_t len, const char *content_type, const char *cause)
 {
-    if (url_for(c, what) < 0) {
+    if (path_for(c, what) < 0) {
         snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
         return RAPI_TRANSPORT_ERROR;
     }
@@ -389,7 +397,7 @@ static rapi_status post_invocation(rapi_client *c, const char *what, const char 
         snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
         return RAPI_TRANSPORT_ERROR;
     }
-    rapi_status st = post(c, c->url.data, data, len, h);
+    rapi_status st = post(c, c->path.data, data, len, h);
     if (!shared) {
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
         curl_slist_free_all(h);
@@ -411,19 +419,17 @@ rapi_status rapi_post_error(rapi_client *c, const char *body, size_t len, const 
 rapi_status rapi_post_init_error(rapi_client *c, const char *error_type, const char *body,
                                  size_t len)
 {
-    buf_reset(&c->url);
     /* As the official runtime's init/error: the error type header, no content type. */
     struct curl_slist *h = add_header(NULL, "Lambda-Runtime-Function-Error-Type", error_type);
     if (h)
         h = append(h, "Content-Type:");
     if (h)
         h = append(h, "Expect:");
-    if (!h || buf_printf(&c->url, "%s/init/error", c->base) < 0) {
-        curl_slist_free_all(h);
+    if (!h) {
         snprintf(c->errbuf, sizeof c->errbuf, "out of memory");
         return RAPI_TRANSPORT_ERROR;
     }
-    rapi_status st = post(c, c->url.data, body, len, h);
+    rapi_status st = post(c, RUNTIME_PATH "/init/error", body, len, h);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(h);
     return st;
@@ -500,8 +506,8 @@ rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull
      * multi handle, whose connection cache holds the keep-alive connection, so the stream
      * rides the same connection as next and the other posts. */
     CURL *k = curl_easy_duphandle(c->curl);
-    struct curl_slist *h = !k || url_for(c, "response") < 0 ? NULL
-                                                            : stream_headers(c, content_type);
+    struct curl_slist *h = !k || path_for(c, "response") < 0 ? NULL
+                                                             : stream_headers(c, content_type);
     if (!h) {
         if (k)
             curl_easy_cleanup(k);
@@ -510,7 +516,6 @@ rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull
     }
     stream_feed f = {.pull = pull, .trailers = trailers, .ctx = ctx};
     buf_reset(&c->reply);
-    curl_easy_setopt(k, CURLOPT_URL, c->url.data);
     curl_easy_setopt(k, CURLOPT_POST, 1L);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, NULL); /* the read callback supplies the body */
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
@@ -521,7 +526,7 @@ rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, ignore_header);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &c->reply);
-    rapi_status st = perform_on(c, k);
+    rapi_status st = perform_on(c, k, c->path.data);
     curl_easy_cleanup(k);
     curl_slist_free_all(h);
     return st;

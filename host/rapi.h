@@ -36,9 +36,11 @@ typedef struct {
     int wake_fd;                   /* -1, or an fd whose readability means "run wake()" */
     rapi_wake_fn wake;
     void *wake_ctx;
-    char *base;                    /* http://HOST:PORT/2018-06-01/runtime */
-    char *next_url;
-    buf_t url;                     /* scratch for POST URLs */
+    /* The Runtime API's origin, parsed once (CURLOPT_CURLU); each request sets only its
+     * path. As a URL string libcurl would parse it and print it back on every request. */
+    CURLU *api;
+    int bad_endpoint;              /* the endpoint is no HOST:PORT: every request fails */
+    buf_t path;                    /* scratch for POST paths */
     buf_t body;                    /* the event of the current invocation */
     buf_t reply;                   /* the body of the last answer to a POST */
     rapi_headers hdr;
@@ -61,7 +63,9 @@ void rapi_headers_free(rapi_headers *h);
  * (a sign, inner spaces, trailing junk), so get_remaining_time_in_millis() gives 0. */
 long long rapi_deadline_ms(const rapi_headers *h);
 
-/* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start. */
+/* endpoint: AWS_LAMBDA_RUNTIME_API ("host:port"). -1 if libcurl cannot start; an endpoint
+ * libcurl cannot parse is not an error here: every request then fails as a transport error
+ * with libcurl's message, as a request to a bad URL would. */
 int rapi_init(rapi_client *c, const char *endpoint, const char *user_agent);
 void rapi_free(rapi_client *c);
 

@@ -69,7 +69,10 @@ build_openssl() {
 }
 
 # libcurl is only a loopback HTTP/1.1 client of the Runtime API: no TLS, no other protocol, no
-# IDN, PSL or compression, so bootstrap maps no library for them.
+# IDN, PSL or compression, so bootstrap maps no library for them; nor the parts of HTTP host
+# never asks for (proxies, authentication, forms, the headers API, the progress meter), which
+# libcurl would otherwise run through on every request. Verbose strings stay: without them
+# curl_easy_strerror says only "Error", and its messages reach the function's log.
 CURL_OFF=(--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2
   --without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2 --without-libssh2
   --without-libssh --without-librtmp --without-gssapi --without-libgsasl --without-ca-bundle
@@ -78,16 +81,32 @@ CURL_OFF=(--without-ssl --without-zlib --without-brotli --without-zstd --without
   --disable-smtp --disable-telnet --disable-tftp --disable-websockets --disable-ipfs
   --disable-ntlm --disable-kerberos-auth --disable-negotiate-auth --disable-aws --disable-alt-svc
   --disable-hsts --disable-cookies --disable-netrc --disable-manual --disable-docs
+  --disable-proxy --disable-http-auth --disable-headers-api --disable-progress-meter
+  --disable-doh --disable-mime --disable-form-api --disable-bindlocal --disable-dateparse
+  --disable-sha512-256 --disable-get-easy-options --disable-unix-sockets
   --disable-libcurl-option --disable-shared --enable-static --with-pic)
+# layer/patches/curl-*.patch, applied in name order to a fresh copy of the source.
+CURL_PATCHES=(layer/patches/curl-*.patch)
 
 build_curl() {
-  local dir stamp=$WORK/curl.ok want="$CURL_TAR ${CURL_OFF[*]}"
+  local dir stamp=$WORK/curl.ok want
+  want="$CURL_TAR ${CURL_OFF[*]} $(cat "${CURL_PATCHES[@]}" | sha256sum | cut -c1-16)"
   step_done "$stamp" "$want" && return
-  local t=$(date +%s)
+  local t=$(date +%s) p
+  dir=$WORK/src/$(tar tf "$CURL_TAR" | sed -n '1s|/.*||p')
+  rm -rf "$dir"
   dir=$(unpack "$CURL_TAR" "$WORK/src")
+  for p in "${CURL_PATCHES[@]}"; do
+    patch -d "$dir" -p1 --quiet --forward < "$p" \
+      || { log "$p does not apply to $(basename "$dir") (the patches are for the version layer/sources.sh pins)"; exit 1; }
+  done
   logged curl sh -c "cd '$dir' && ./configure --prefix='$DEPS' ${CURL_OFF[*]} \
     && make -j$JOBS -C lib && make -C lib install && make -C include install \
     && make install-pkgconfigDATA"
+  # The patched printf must agree with C's (it builds every request host sends).
+  ${CC:-cc} -O2 -Wall -Wextra -Werror -I"$DEPS/include" -o "$WORK/check_curl_printf" \
+    layer/check_curl_printf.c "$DEPS/lib/libcurl.a" -lpthread
+  "$WORK/check_curl_printf" >&2 || { log "the patched libcurl formats differently from printf"; exit 1; }
   echo "$want" > "$stamp"
   log "libcurl $(basename "$dir") in $(( $(date +%s) - t )) s"
 }

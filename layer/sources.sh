@@ -14,7 +14,8 @@ set -euo pipefail
 DEST=${1:?usage: sources.sh DEST X.Y | PACKAGE[=PREFIX] ...}; shift
 if [[ $# -eq 1 && $1 =~ ^[0-9]+\.[0-9]+$ ]]; then
   # OpenSSL: the 3.5 series, supported (LTS) until 2030 (the build root's 1.1.1 is end of life).
-  set -- "python$1" openssl=3.5. curl
+  # curl: the version layer/patches/curl-*.patch are made for.
+  set -- "python$1" openssl=3.5. curl=8.21.
 fi
 MIRROR=${SOURCES_MIRROR:-http://deb.debian.org/debian}
 SUITES=${SOURCES_SUITES:-bullseye bookworm trixie sid experimental}

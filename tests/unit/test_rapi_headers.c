@@ -273,18 +273,48 @@ START_TEST(deadline_parsed_and_clamped)
 }
 END_TEST
 
+static char *api_part(rapi_client *c, CURLUPart part)
+{
+    char *v = NULL;
+    ck_assert_int_eq(curl_url_get(c->api, part, &v, 0), CURLUE_OK);
+    return v;
+}
+
 START_TEST(client_init_and_free)
 {
     rapi_client c;
     ck_assert_int_eq(rapi_init(&c, "127.0.0.1:9001", "host-unit/0"), 0);
-    ck_assert_str_eq(c.base, "http://127.0.0.1:9001/2018-06-01/runtime");
-    ck_assert_str_eq(c.next_url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next");
+    ck_assert_int_eq(c.bad_endpoint, 0);
+    char *url = api_part(&c, CURLUPART_URL);
+    ck_assert_str_eq(url, "http://127.0.0.1:9001/");
+    curl_free(url);
     rapi_free(&c);
-    ck_assert_ptr_null(c.base);
+    ck_assert_ptr_null(c.api);
     ck_assert_ptr_null(c.curl);
     ck_assert_int_eq(rapi_init(&c, "[::1]:8080", "ua"), 0);
-    ck_assert_str_eq(c.base, "http://[::1]:8080/2018-06-01/runtime");
+    char *host = api_part(&c, CURLUPART_HOST), *port = api_part(&c, CURLUPART_PORT);
+    ck_assert_str_eq(host, "[::1]");
+    ck_assert_str_eq(port, "8080");
+    curl_free(host);
+    curl_free(port);
     rapi_free(&c);
+}
+END_TEST
+
+/* An endpoint that is no HOST:PORT: every request fails as a request to a bad URL would,
+ * with libcurl's own words, and nothing is sent. */
+START_TEST(bad_endpoint_fails_each_request)
+{
+    static const char *const bad[] = {"bad host:1", "127.0.0.1:notaport", "127.0.0.1:99999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rapi_client c;
+        ck_assert_int_eq(rapi_init(&c, bad[i], "ua"), 0);
+        ck_assert_int_eq(c.bad_endpoint, 1);
+        ck_assert_int_eq(rapi_next(&c), RAPI_TRANSPORT_ERROR);
+        ck_assert_str_eq(c.errbuf, curl_easy_strerror(CURLE_URL_MALFORMAT));
+        ck_assert_int_eq(rapi_post_init_error(&c, "Runtime.X", "{}", 2), RAPI_TRANSPORT_ERROR);
+        rapi_free(&c);
+    }
 }
 END_TEST
 
@@ -309,6 +339,7 @@ static Suite *rapi_suite(void)
     suite_add_tcase(s, tc);
     TCase *client = tcase_create("rapi_init");
     tcase_add_test(client, client_init_and_free);
+    tcase_add_test(client, bad_endpoint_fails_each_request);
     suite_add_tcase(s, client);
     return s;
 }
