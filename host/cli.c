@@ -61,12 +61,17 @@ void cli_print_help(void)
         stdout);
 }
 
+int cli_usage_error(const char *command, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", command);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nRun '%s --help' for the usage.\n", command);
+    return -1;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("host: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nRun 'host --help' for the usage.\n", stderr);
-    return -1;
+    return cli_usage_error("host", fmt, arg);
 }
 
 /* "--name VALUE" or "--name=VALUE"; NULL when argv[*i] is not --name. */

@@ -35,4 +35,7 @@ const char *cli_handler(const host_options *o);
 const char *cli_task_root(const host_options *o);
 void cli_print_help(void);
 
+/* "COMMAND: <fmt with arg>" and where the usage is, on stderr; returns -1. */
+int cli_usage_error(const char *command, const char *fmt, const char *arg);
+
 #endif

@@ -103,11 +103,8 @@ static void set_error(invoke_result *out, PyObject *pair, const char *request_id
 static void error_from(const char *name, PyObject *a, const char *request_id,
                        invoke_result *out)
 {
-    PyObject *rid = PyUnicode_FromString(request_id);
-    PyObject *args[2] = {a, rid};
-    PyObject *pair = a && rid ? pyrt_errors_call(name, args, 2) : NULL;
+    PyObject *pair = a ? pyrt_errors_call(name, "(Os)", a, request_id) : NULL;
     Py_XDECREF(a);
-    Py_XDECREF(rid);
     set_error(out, pair, request_id);
 }
 
@@ -115,14 +112,7 @@ void invoke_fault(const char *error_type, const char *message, const char *reque
                   invoke_result *out)
 {
     memset(out, 0, sizeof *out);
-    PyObject *type = PyUnicode_FromString(error_type);
-    PyObject *msg = PyUnicode_FromString(message);
-    PyObject *rid = PyUnicode_FromString(request_id);
-    PyObject *args[3] = {type, msg, rid};
-    PyObject *pair = type && msg && rid ? pyrt_errors_call("fault_error", args, 3) : NULL;
-    Py_XDECREF(type);
-    Py_XDECREF(msg);
-    Py_XDECREF(rid);
+    PyObject *pair = pyrt_errors_call("fault_error", "(sss)", error_type, message, request_id);
     set_error(out, pair, request_id);
 }
 
@@ -133,13 +123,9 @@ static void fault_from_exception(const char *error_type, const char *prefix,
     PyObject *exc = pyrt_take_exception();
     PyObject *msg = exc ? PyUnicode_FromFormat("%s%S", prefix, exc) : NULL;
     Py_XDECREF(exc);
-    PyObject *type = msg ? PyUnicode_FromString(error_type) : NULL;
-    PyObject *rid = type ? PyUnicode_FromString(request_id) : NULL;
-    PyObject *args[3] = {type, msg, rid};
-    PyObject *pair = rid ? pyrt_errors_call("fault_error", args, 3) : NULL;
-    Py_XDECREF(type);
+    PyObject *pair = msg ? pyrt_errors_call("fault_error", "(sOs)", error_type, msg, request_id)
+                         : NULL;
     Py_XDECREF(msg);
-    Py_XDECREF(rid);
     set_error(out, pair, request_id);
 }
 

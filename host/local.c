@@ -395,10 +395,7 @@ static void new_request_id(char out[37])
  * New reference (bytes). */
 static PyObject *local_document(const char *name, const char *rid, PyObject *number)
 {
-    PyObject *r = PyUnicode_FromString(rid);
-    PyObject *args[2] = {r, number};
-    PyObject *doc = r && number ? pyrt_errors_call(name, args, 2) : NULL;
-    Py_XDECREF(r);
+    PyObject *doc = number ? pyrt_errors_call(name, "(sO)", rid, number) : NULL;
     Py_XDECREF(number);
     if (doc && PyBytes_Check(doc))
         return doc;

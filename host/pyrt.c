@@ -3,6 +3,7 @@
 #include "pyrt.h"
 
 #include <marshal.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "context.h"
@@ -229,9 +230,19 @@ char *pyrt_exception_text(PyObject *exc)
 }
 
 /* New reference. */
-PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs)
+PyObject *pyrt_errors_call(const char *name, const char *format, ...)
 {
-    return pyrt_call(ERRORS_MODULE, name, args, nargs);
+    va_list ap;
+    va_start(ap, format);
+    PyObject *args = Py_VaBuildValue(format, ap);
+    va_end(ap);
+    PyObject *mod = args ? load_embedded(ERRORS_MODULE) : NULL;
+    PyObject *fn = mod ? PyObject_GetAttrString(mod, name) : NULL;
+    Py_XDECREF(mod);
+    PyObject *res = fn ? PyObject_Call(fn, args, NULL) : NULL;
+    Py_XDECREF(fn);
+    Py_XDECREF(args);
+    return res;
 }
 
 /* New reference. */
@@ -250,11 +261,8 @@ PyObject *pyrt_host_error(const char *request_id, const char *message)
 {
     if (PyErr_Occurred())
         PyErr_Print();
-    PyObject *args[2] = {PyUnicode_FromString(request_id ? request_id : ""),
-                         PyUnicode_FromString(message)};
-    PyObject *body = args[0] && args[1] ? pyrt_errors_call("host_error", args, 2) : NULL;
-    Py_XDECREF(args[0]);
-    Py_XDECREF(args[1]);
+    PyObject *body = pyrt_errors_call("host_error", "(ss)", request_id ? request_id : "",
+                                      message);
     if (body && PyBytes_Check(body))
         return body;
     Py_XDECREF(body);

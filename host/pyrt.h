@@ -44,8 +44,10 @@ PyObject *pyrt_take_exception(void);
 char *pyrt_exception_text(PyObject *exc);
 
 /* errors.NAME(*args) (host/py/errors.py, loaded on first use and held by C, so a handler
- * that clears sys.modules does not unload it). NULL with a Python error. New reference. */
-PyObject *pyrt_errors_call(const char *name, PyObject *const *args, size_t nargs);
+ * that clears sys.modules does not unload it), the arguments built as Py_BuildValue builds
+ * them from format, a tuple's ("(Os)": an object, borrowed, and a C string). NULL with a
+ * Python error. New reference. */
+PyObject *pyrt_errors_call(const char *name, const char *format, ...);
 
 /* MODULE.NAME(*args) for another embedded module ("hostrt_stream", "hostrt_aio"), loaded on
  * first use and held in the same way. NULL with a Python error. New reference. */

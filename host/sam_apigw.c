@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "sam_b64.h"
+#include "sam_http.h"
 #include "sam_relay.h"
 
 #define MAX_SEGMENTS 64
@@ -561,7 +562,7 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     match m;
     if (find_route(s, method, url, &m, &caps) < 0) {
         int rest = s->t.n > 0 && s->t.fns[0].n_routes > 0 && s->t.fns[0].routes[0].kind == SAM_ROUTE_REST_API;
-        return sam_server_reply(c, rest ? 403 : 404, "application/json", rest ? not_found_rest : not_found_v2,
+        return sam_http_reply(c, rest ? 403 : 404, "application/json", rest ? not_found_rest : not_found_v2,
                                 rest ? sizeof not_found_rest - 1 : sizeof not_found_v2 - 1);
     }
     if (m.route->kind == SAM_ROUTE_FUNCTION_URL) { /* the URL's own path: /<id> dropped */
@@ -601,10 +602,10 @@ enum MHD_Result sam_apigw_serve(sam_server *s, struct MHD_Connection *c, const c
     char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     if (!text)
-        return sam_server_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
+        return sam_http_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
     sam_relay *relay = sam_relay_new(s->pools[m.fn], text, strlen(text));
     if (!relay)
-        return sam_server_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
+        return sam_http_reply(c, 500, "application/json", "{\"message\":\"out of memory\"}", 26);
     relay->inv.trace_id = header(h.kv, "x-amzn-trace-id");
     sam_pool_invoke(s->pools[m.fn], &relay->inv);
     if (relay->inv.streaming)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sam_b64.h"
+#include "sam_http.h"
 #include "sam_relay.h"
 
 #define INVOKE_PREFIX "/2015-03-31/functions/"
@@ -105,7 +106,7 @@ static enum MHD_Result invoke_async(struct MHD_Connection *c, sam_pool *pool, co
         return aws_error(c, 500, "ServiceException", "cannot start the invocation");
     }
     pthread_detach(t);
-    return sam_server_reply(c, 202, NULL, "", 0);
+    return sam_http_reply(c, 202, NULL, "", 0);
 }
 
 static enum MHD_Result invoke_sync(struct MHD_Connection *c, sam_pool *pool, const char *body, size_t len,
@@ -235,7 +236,7 @@ enum MHD_Result sam_lambda_api_serve(sam_server *s, struct MHD_Connection *c, co
     if (strcmp(type, "Event") == 0)
         return invoke_async(c, pool, body, len);
     if (strcmp(type, "DryRun") == 0)
-        return sam_server_reply(c, 204, NULL, "", 0);
+        return sam_http_reply(c, 204, NULL, "", 0);
     snprintf(msg, sizeof msg, "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not %s", type);
     return aws_error(c, 400, "InvalidParameterValueException", msg);
 }

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "sam_events.h"
 #include "sam_server.h"
 
@@ -49,10 +50,7 @@ static void print_usage(FILE *f)
 
 static int usage(const char *fmt, const char *arg)
 {
-    fputs("host local: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nRun 'host local --help' for the usage.\n", stderr);
-    return -1;
+    return cli_usage_error("host local", fmt, arg);
 }
 
 /* SAM flags about Docker and containers: no meaning when functions are local processes. */

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "sam_b64.h"
+#include "sam_http.h"
 
 #define API_PREFIX "/2018-06-01/runtime/"
 #define MAX_BODY (6 * 1024 * 1024 + 1024) /* Lambda's 6 MB response limit, and room for headers */
@@ -19,21 +20,14 @@
 #define ERROR_BODY_TRAILER "Lambda-Runtime-Function-Error-Body"
 
 typedef struct {
-    buf_t body;
-    int too_big;
+    sam_request r;  /* first: sam_request_done frees it as one */
     int streaming;  /* a response POSTed in Response-Mode streaming: pieces go on at once */
     char rid[64];
 } request;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
+    return sam_http_reply(c, status, "application/json", body, strlen(body));
 }
 
 static enum MHD_Result serve_next(sam_worker *w, struct MHD_Connection *c)
@@ -61,12 +55,12 @@ static enum MHD_Result serve_next(sam_worker *w, struct MHD_Connection *c)
 
 static enum MHD_Result serve_post(sam_worker *w, struct MHD_Connection *c, const char *path, request *q)
 {
-    const char *body = q->body.data ? q->body.data : "";
-    if (q->too_big)
+    const char *body = sam_request_body(&q->r);
+    if (q->r.too_big)
         return reply(c, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
                              "\"errorType\":\"RequestEntityTooLarge\"}");
     if (strcmp(path, "init/error") == 0) {
-        sam_pool_init_error(w, body, q->body.len);
+        sam_pool_init_error(w, body, q->r.body.len);
         return reply(c, 202, "{\"status\":\"OK\"}");
     }
     const char *rest = path + strlen("invocation/");
@@ -76,7 +70,7 @@ static enum MHD_Result serve_post(sam_worker *w, struct MHD_Connection *c, const
         return reply(c, 404, "{\"errorMessage\":\"unknown path\",\"errorType\":\"InvalidRequest\"}");
     char rid[64];
     snprintf(rid, sizeof rid, "%.*s", (int)(slash - rest), rest);
-    if (sam_pool_finish(w, rid, body, q->body.len, strcmp(slash, "/error") == 0) < 0)
+    if (sam_pool_finish(w, rid, body, q->r.body.len, strcmp(slash, "/error") == 0) < 0)
         return reply(c, 400, "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}");
     return reply(c, 202, "{\"status\":\"OK\"}");
 }
@@ -129,7 +123,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     sam_worker *w = cls;
     request *q = *state;
     if (!q) {
-        if (!(q = calloc(1, sizeof *q)))
+        if (!(q = sam_request_new(sizeof *q, NULL, MAX_BODY)))
             return MHD_NO;
         *state = q;
         if (strcmp(method, "POST") == 0)
@@ -144,9 +138,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (q->streaming)
         return close_stream(w, c, q);
     if (*data_size > 0) {
-        if (q->body.len + *data_size > MAX_BODY || buf_append(&q->body, data, *data_size) < 0)
-            q->too_big = 1;
-        *data_size = 0;
+        sam_request_gather(&q->r, data, data_size);
         return MHD_YES;
     }
     if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
@@ -159,26 +151,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply(c, 405, "{\"errorMessage\":\"method not allowed\",\"errorType\":\"InvalidRequest\"}");
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
-{
-    (void)cls;
-    (void)c;
-    (void)t;
-    request *q = *state;
-    if (q) {
-        buf_free(&q->body);
-        free(q);
-    }
-    *state = NULL;
-}
-
 struct MHD_Daemon *sam_rapid_start(sam_worker *w, int *port)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, w,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, sam_request_done, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
     if (!d)
         return NULL;

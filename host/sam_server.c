@@ -11,23 +11,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "sam_apigw.h"
+#include "sam_http.h"
 #include "sam_lambda_api.h"
 
 #define LISTEN_BACKLOG 512
 #define MAX_REQUEST_BODY (6 * 1024 * 1024) /* Lambda's synchronous payload limit */
 
 typedef struct {
-    char *raw_uri;
-    buf_t body;
-    int too_big, started;
-} request;
-
-typedef struct {
     sam_server *s;
     sam_front_fn front;
 } front;
+
+typedef struct {
+    sam_request r; /* first: sam_request_done frees it as one */
+    int started;   /* the first call (headers only) has been answered */
+} front_request;
 
 sam_pool *sam_server_pool(const sam_server *s, const char *id)
 {
@@ -37,26 +36,13 @@ sam_pool *sam_server_pool(const sam_server *s, const char *id)
     return NULL;
 }
 
-enum MHD_Result sam_server_reply(struct MHD_Connection *c, unsigned status, const char *type,
-                                 const char *body, size_t len)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    if (type)
-        MHD_add_response_header(r, "Content-Type", type);
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *data_size, void **state)
 {
     (void)version;
     front *f = cls;
-    request *q = *state;
+    front_request *q = *state;
     if (!q)
         return MHD_NO;
     if (!q->started) {
@@ -64,16 +50,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*data_size > 0) {
-        if (q->body.len + *data_size > MAX_REQUEST_BODY || buf_append(&q->body, data, *data_size) < 0)
-            q->too_big = 1;
-        *data_size = 0;
+        sam_request_gather(&q->r, data, data_size);
         return MHD_YES;
     }
-    if (q->too_big) {
+    if (q->r.too_big) {
         static const char msg[] = "{\"message\":\"Request must be smaller than 6291456 bytes\"}";
-        return sam_server_reply(c, 413, "application/json", msg, sizeof msg - 1);
+        return sam_http_reply(c, 413, "application/json", msg, sizeof msg - 1);
     }
-    return f->front(f->s, c, url, q->raw_uri, method, q->body.data ? q->body.data : "", q->body.len);
+    return f->front(f->s, c, url, q->r.raw_uri, method, sam_request_body(&q->r), q->r.body.len);
 }
 
 /* The first callback of a request: the target as sent, before MHD decodes it. */
@@ -81,26 +65,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
     (void)c;
-    request *q = calloc(1, sizeof *q);
-    if (q && !(q->raw_uri = strdup(uri))) {
-        free(q);
-        q = NULL;
-    }
-    return q;
-}
-
-static void on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
-{
-    (void)cls;
-    (void)c;
-    (void)t;
-    request *q = *state;
-    if (q) {
-        buf_free(&q->body);
-        free(q->raw_uri);
-        free(q);
-    }
-    *state = NULL;
+    return sam_request_new(sizeof(front_request), uri, MAX_REQUEST_BODY);
 }
 
 /* Our own socket, so that a port in use is reported as such. */
@@ -164,7 +129,7 @@ static int serve_until_signal(sam_server *s, sam_front_fn fn, int fd, int port)
     front f = {s, fn};
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, &f,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, sam_request_done, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
     if (!d) {

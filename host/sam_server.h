@@ -28,8 +28,4 @@ int sam_serve(const sam_options *o);
 /* The pool of the function with that logical id (Borrowed), or NULL. */
 sam_pool *sam_server_pool(const sam_server *s, const char *id);
 
-/* A response with a copy of body and one header (name may be NULL). */
-enum MHD_Result sam_server_reply(struct MHD_Connection *c, unsigned status, const char *type,
-                                 const char *body, size_t len);
-
 #endif

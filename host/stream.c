@@ -187,10 +187,7 @@ static void fail(struct stream *s)
         s->state = STREAM_EXITED;
         s->end_kind = kind;
     } else {
-        PyObject *rid = PyUnicode_FromString(s->request_id);
-        PyObject *args[2] = {exc, rid};
-        s->error = rid ? pyrt_errors_call("stream_error", args, 2) : NULL;
-        Py_XDECREF(rid);
+        s->error = pyrt_errors_call("stream_error", "(Os)", exc, s->request_id);
         s->state = STREAM_FAILED;
     }
     Py_DECREF(exc);
@@ -199,15 +196,11 @@ static void fail(struct stream *s)
 /* The next chunk went past the limit: the stream fails as Lambda fails it. */
 static void fail_too_large(struct stream *s)
 {
-    PyObject *type = PyUnicode_FromString("Function.ResponseSizeTooLarge");
-    PyObject *msg = PyUnicode_FromFormat("Response payload size exceeded maximum allowed payload "
-                                         "size (%zu bytes).", STREAM_LIMIT_BYTES);
-    PyObject *rid = PyUnicode_FromString(s->request_id);
-    PyObject *args[3] = {type, msg, rid};
-    s->error = type && msg && rid ? pyrt_errors_call("stream_fault", args, 3) : NULL;
-    Py_XDECREF(type);
-    Py_XDECREF(msg);
-    Py_XDECREF(rid);
+    char msg[128];
+    snprintf(msg, sizeof msg, "Response payload size exceeded maximum allowed payload size "
+             "(%zu bytes).", STREAM_LIMIT_BYTES);
+    s->error = pyrt_errors_call("stream_fault", "(sss)", "Function.ResponseSizeTooLarge", msg,
+                                s->request_id);
     s->state = STREAM_FAILED;
 }
 

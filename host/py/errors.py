@@ -8,7 +8,6 @@ document is built before it is logged, and a log write that fails falls back to 
 import binascii
 import posix
 import re
-import sys
 import time
 import traceback
 

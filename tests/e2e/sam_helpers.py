@@ -8,6 +8,24 @@ import threading
 import time
 
 
+def sam_project(root, app, template):
+    """A SAM project in root: the handlers' app.py under src/, and template.yaml."""
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text(app)
+    (root / "template.yaml").write_text(template)
+    return root
+
+
+def lambda_client(server, **config):
+    """boto3's Lambda client for a start-lambda server: local credentials, no retries."""
+    import boto3
+    import botocore.config
+    return boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local",
+                        config=botocore.config.Config(retries={"max_attempts": 0},
+                                                      read_timeout=30, **config))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

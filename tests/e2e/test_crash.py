@@ -35,7 +35,7 @@ def test_sys_exit_in_handler(host_bin, rapi, tmp_task_root):
             print("exiting now")
             sys.exit(3)
     """)
-    rid = rapi.enqueue({})
+    rapi.enqueue({})
     rapi.enqueue({})
     proc = start_host(host_bin, rapi, tmp_task_root, "app.handler")
     assert proc.wait_exit(10) == 3
@@ -55,7 +55,7 @@ def test_os_abort_in_handler(host_bin, rapi, tmp_task_root):
             print("about to abort")
             os.abort()
     """)
-    rid = rapi.enqueue({}, request_id="rid-abort")
+    rapi.enqueue({}, request_id="rid-abort")
     proc = start_host(host_bin, rapi, tmp_task_root, "app.handler")
     rc = proc.wait_exit(10)
     assert rc in (-signal.SIGABRT, 128 + signal.SIGABRT), rc

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from e2e_helpers import (Ev, dumps, error_body, frame, invoke_one, keys_of, reference_stack,
-                         run_invokes, settle, write)
+from e2e_helpers import (Ev, error_body, frame, invoke_one, keys_of, reference_stack, run_invokes,
+                         settle, write)
 
 APP = """
 import helper

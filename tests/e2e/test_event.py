@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from e2e_helpers import Ev, copy_handlers, dumps, invoke_one, keys_of, run_invokes, write
+from e2e_helpers import Ev, copy_handlers, dumps, invoke_one, run_invokes, write
 from rapi_server import run_local
 
 

@@ -7,9 +7,8 @@ import sys
 
 import pytest
 
-from e2e_helpers import (LAMBDA_WARNING, PY_XY, TS_MS, TS_S, Ev, copy_handlers, dumps,
-                         frame, invoke_one, keys_of, run_invokes, settle, wait_init_error,
-                         write)
+from e2e_helpers import (LAMBDA_WARNING, PY_XY, TS_MS, TS_S, copy_handlers, dumps, frame,
+                         invoke_one, keys_of, run_invokes, settle, wait_init_error, write)
 from rapi_server import start_host
 
 OPT_SITE = "/opt/python/lib/python%s/site-packages" % PY_XY

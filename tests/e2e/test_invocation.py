@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from e2e_helpers import Ev, copy_handlers, dumps, invoke_one, keys_of, run_invokes, write
-from rapi_server import DEFAULT_ARN
+from e2e_helpers import Ev, copy_handlers, dumps, invoke_one, run_invokes, write
 
 ENV_ALL = {
     "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/myfn",

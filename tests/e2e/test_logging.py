@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from e2e_helpers import (LAMBDA_WARNING, TS_MS, TS_S, Ev, invoke_one, log_lines,
-                         parse_frames, run_invokes, wait_init_error, write)
+from e2e_helpers import LAMBDA_WARNING, TS_MS, TS_S, invoke_one, parse_frames, write
 from rapi_server import start_host
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from e2e_helpers import Ev, dumps, keys_of, run_invokes, write
+from e2e_helpers import Ev, dumps, run_invokes, write
 
 PRELUDE = """
 import collections, datetime, decimal, enum, uuid

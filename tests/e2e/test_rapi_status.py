@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from e2e_helpers import Ev, copy_handlers, run_invokes, write
+from e2e_helpers import run_invokes, write
 from rapi_server import start_host
 
 APP = """

@@ -5,7 +5,6 @@ the virtualenv and system-packages rules, and SAM's flags."""
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest

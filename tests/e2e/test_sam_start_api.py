@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from sam_helpers import Server
+from sam_helpers import Server, sam_project
 
 APP = '''
 import base64, json
@@ -74,11 +74,7 @@ Resources:
 
 @pytest.fixture(scope="module")
 def api(host_bin, tmp_path_factory):
-    root = tmp_path_factory.mktemp("api")
-    (root / "src").mkdir()
-    (root / "src" / "app.py").write_text(APP)
-    (root / "template.yaml").write_text(TEMPLATE)
-    s = Server(host_bin, "start-api", cwd=root)
+    s = Server(host_bin, "start-api", cwd=sam_project(tmp_path_factory.mktemp("api"), APP, TEMPLATE))
     yield s
     s.stop()
 

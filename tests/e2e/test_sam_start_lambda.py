@@ -7,16 +7,13 @@ import http.client
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
-import botocore.config
 import pytest
 
-from sam_helpers import Server
+from sam_helpers import Server, lambda_client
 
 APP = '''
 import os, time
@@ -51,10 +48,7 @@ def server(host_bin, code):
 
 
 def client(server):
-    return boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local",
-                        config=botocore.config.Config(retries={"max_attempts": 0},
-                                                      read_timeout=30, max_pool_connections=64))
+    return lambda_client(server, max_pool_connections=64)
 
 
 def test_boto3_request_response_tail_and_errors(server):

@@ -10,11 +10,10 @@ import subprocess
 import time
 
 import boto3
-import botocore.config
 import botocore.eventstream
 import pytest
 
-from sam_helpers import Server
+from sam_helpers import Server, lambda_client, sam_project
 
 APP = '''
 import os, time
@@ -98,11 +97,7 @@ Resources:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("stream")
-    (root / "src").mkdir()
-    (root / "src" / "app.py").write_text(APP)
-    (root / "template.yaml").write_text(TEMPLATE)
-    return root
+    return sam_project(tmp_path_factory.mktemp("stream"), APP, TEMPLATE)
 
 
 @pytest.fixture(scope="module")
@@ -271,12 +266,6 @@ def test_streaming_is_clean_under_valgrind(host_bin, root, tmp_path, command):
         rc = s.stop()
     assert rc == 0
     assert log.read_text() == ""
-
-
-def lambda_client(server):
-    return boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local",
-                        config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=30))
 
 
 # Debian 12's botocore (1.29.27) predates InvokeWithResponseStream; the event-stream tests

@@ -6,7 +6,6 @@ and goes on.
 """
 
 import os
-import signal
 
 from e2e_helpers import write
 from rapi_server import start_host

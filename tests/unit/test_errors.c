@@ -93,9 +93,7 @@ static void handler_error(error_doc *d, PyObject *exc, const char *rid)
 {
     unit_capture cap;
     unit_capture_begin(&cap, 1);
-    PyObject *args[2] = {exc, PyUnicode_FromString(rid)};
-    PyObject *pair = pyrt_errors_call("handler_error", args, 2);
-    Py_XDECREF(args[1]);
+    PyObject *pair = pyrt_errors_call("handler_error", "(Os)", exc, rid);
     unpack(d, pair, &cap);
 }
 
@@ -103,11 +101,7 @@ static void fault_error(error_doc *d, const char *type, const char *msg, const c
 {
     unit_capture cap;
     unit_capture_begin(&cap, 1);
-    PyObject *args[3] = {PyUnicode_FromString(type), PyUnicode_FromString(msg),
-                         PyUnicode_FromString(rid)};
-    PyObject *pair = pyrt_errors_call("fault_error", args, 3);
-    for (int i = 0; i < 3; i++)
-        Py_XDECREF(args[i]);
+    PyObject *pair = pyrt_errors_call("fault_error", "(sss)", type, msg, rid);
     unpack(d, pair, &cap);
 }
 
@@ -428,14 +422,8 @@ END_TEST
 
 static void errors_once(void *exc)
 {
-    PyObject *rid = PyUnicode_FromString("rid"), *t = PyUnicode_FromString("T");
-    PyObject *m = PyUnicode_FromString("m");
-    PyObject *args_a[2] = {exc, rid}, *args_b[3] = {t, m, rid};
-    PyObject *a = pyrt_errors_call("handler_error", args_a, 2);
-    PyObject *b = pyrt_errors_call("fault_error", args_b, 3);
-    Py_XDECREF(rid);
-    Py_XDECREF(t);
-    Py_XDECREF(m);
+    PyObject *a = pyrt_errors_call("handler_error", "(Os)", (PyObject *)exc, "rid");
+    PyObject *b = pyrt_errors_call("fault_error", "(sss)", "T", "m", "rid");
     if (!a || !b)
         PyErr_Clear();
     Py_XDECREF(a);
@@ -481,30 +469,22 @@ static Suite *errors_suite(void)
 int main(void)
 {
     unit_py_start();
-    task_root = unit_mkdtemp();
+    if (!getcwd(cwd, sizeof cwd))
+        return 2;
+    if (!(task_root = unit_task_root("app.py", app_source,
+                                     "import json, re, sys\n"
+                                     "import app\n"
+                                     "hb = sys.modules['hostrt_bootstrap']\n"
+                                     "ns = {}\n"
+                                     "exec(compile('def rt_run(f):\\n    return f()\\n',"
+                                     " '/var/runtime/bootstrap.py', 'exec'), ns)\n"
+                                     "exec(compile('def rt_boom():\\n    raise ValueError(\"inside\")\\n',"
+                                     " '/nonexistent/bootstrap.py', 'exec'), ns)\n"
+                                     "rt_run, rt_boom = ns['rt_run'], ns['rt_boom']\n")))
+        return 2;
     snprintf(app_path, sizeof app_path, "%s/app.py", task_root);
-    if (!getcwd(cwd, sizeof cwd) || unit_write_file(app_path, app_source) < 0)
-        return 2;
-    /* setup() as host runs it: task root on sys.path, logging sink on stdout */
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
-    if (!r) {
-        PyErr_Print();
-        return 2;
-    }
-    Py_DECREF(r);
-    if (unit_py_exec("import json, re, sys\n"
-                     "import app\n"
-                     "hb = sys.modules['hostrt_bootstrap']\n"
-                     "ns = {}\n"
-                     "exec(compile('def rt_run(f):\\n    return f()\\n',"
-                     " '/var/runtime/bootstrap.py', 'exec'), ns)\n"
-                     "exec(compile('def rt_boom():\\n    raise ValueError(\"inside\")\\n',"
-                     " '/nonexistent/bootstrap.py', 'exec'), ns)\n"
-                     "rt_run, rt_boom = ns['rt_run'], ns['rt_boom']\n") < 0)
-        return 2;
     int rc = unit_main(errors_suite());
     unit_py_stop();
-    unit_rmtree(task_root);
-    free(task_root);
+    unit_task_root_free(task_root);
     return rc;
 }

@@ -284,18 +284,10 @@ static Suite *handler_suite(void)
 int main(void)
 {
     unit_py_start();
-    task_root = unit_mkdtemp();
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
-    if (!r) {
-        PyErr_Print();
-        return 2;
-    }
-    Py_DECREF(r);
-    if (unit_py_exec("import importlib, json, re, sys\n") < 0)
+    if (!(task_root = unit_task_root(NULL, NULL, "import importlib, json, re, sys\n")))
         return 2;
     int rc = unit_main(handler_suite());
     unit_py_stop();
-    unit_rmtree(task_root);
-    free(task_root);
+    unit_task_root_free(task_root);
     return rc;
 }

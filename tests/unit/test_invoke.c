@@ -76,18 +76,6 @@ static void fixture_teardown(void)
     log_out = NULL;
 }
 
-static void use_handler(const char *name)
-{
-    char expr[128];
-    snprintf(expr, sizeof expr, "h.%s", name);
-    PyObject *fn = unit_py_eval(expr);
-    ck_assert_ptr_nonnull(fn);
-    invoker_clear(&iv);
-    int rc = invoker_init(&iv, &unit_rt, fn);
-    Py_DECREF(fn);
-    ck_assert_int_eq(rc, 0);
-}
-
 static invoke_request request(const char *rid, const char *content_type, const char *body)
 {
     invoke_request r = {
@@ -126,7 +114,7 @@ static void assert_error_body(const char *want)
 
 START_TEST(json_event_json_result)
 {
-    use_handler("echo");
+    unit_use_handler(&iv, "h.echo");
     invoke_request req = request("r1", "application/json", "{\"a\": [1, 2.5, null], \"b\": \"\\u00e9\"}");
     run(&req);
     RESPONSE_JSON("{\"a\": [1, 2.5, null], \"b\": \"\xc3\xa9\"}");
@@ -139,7 +127,7 @@ END_TEST
 
 START_TEST(other_content_types_give_bytes)
 {
-    use_handler("event_type");
+    unit_use_handler(&iv, "h.event_type");
     invoke_request req = request("r", "application/json; charset=utf-8", "{}");
     run(&req);
     RESPONSE_JSON("\"bytes\"");
@@ -150,7 +138,7 @@ START_TEST(other_content_types_give_bytes)
     run(&req);
     RESPONSE_JSON("\"dict\"");
     /* a raw event handed back is posted raw */
-    use_handler("echo");
+    unit_use_handler(&iv, "h.echo");
     req = request("r", "text/plain", "plain text");
     run(&req);
     assert_response("application/unknown", "plain text", 10);
@@ -159,7 +147,7 @@ END_TEST
 
 START_TEST(bytes_result_posted_raw)
 {
-    use_handler("raw");
+    unit_use_handler(&iv, "h.raw");
     invoke_request req = request("r", "application/json", "{}");
     run(&req);
     assert_response("application/unknown", "\0raw\xff", 5);
@@ -168,11 +156,11 @@ END_TEST
 
 START_TEST(str_and_none_results)
 {
-    use_handler("text");
+    unit_use_handler(&iv, "h.text");
     invoke_request req = request("r", "application/json", "{}");
     run(&req);
     RESPONSE_JSON("\"hello\"");
-    use_handler("none_result");
+    unit_use_handler(&iv, "h.none_result");
     run(&req);
     RESPONSE_JSON("null");
 }
@@ -180,7 +168,7 @@ END_TEST
 
 START_TEST(marshal_error)
 {
-    use_handler("set_result");
+    unit_use_handler(&iv, "h.set_result");
     invoke_request req = request("rid-m", "application/json", "{}");
     run(&req);
     assert_error_body("{\"errorMessage\": \"Unable to marshal response: Object of type set is not "
@@ -196,7 +184,7 @@ END_TEST
 
 START_TEST(marshal_recursion_error)
 {
-    use_handler("deep_result");
+    unit_use_handler(&iv, "h.deep_result");
     invoke_request req = request("r", "application/json", "{}");
     run(&req);
     assert_error_body("{\"errorMessage\": \"Unable to marshal response: maximum recursion depth "
@@ -207,7 +195,7 @@ END_TEST
 
 START_TEST(unmarshal_error)
 {
-    use_handler("echo");
+    unit_use_handler(&iv, "h.echo");
     invoke_request req = request("rid-u", "application/json", "");
     run(&req);
     assert_error_body("{\"errorMessage\": \"Unable to unmarshal input: Expecting value: line 1 "
@@ -231,7 +219,7 @@ START_TEST(unmarshal_error_without_json_imported)
     ck_assert_int_eq(unit_py_exec("for m in [m for m in sys.modules if m == 'json' or m.startswith('json.')]:\n"
                                   "    del sys.modules[m]\n"),
                      0);
-    use_handler("echo");
+    unit_use_handler(&iv, "h.echo");
     invoke_request req = request("r", "application/json", "{\"a\": [1 2]}");
     run(&req);
     ck_assert_int_eq(out.kind, INVOKE_ERROR);
@@ -243,7 +231,7 @@ END_TEST
 
 START_TEST(context_unmarshal_error)
 {
-    use_handler("echo");
+    unit_use_handler(&iv, "h.echo");
     invoke_request req = request("rid-c", "application/json", "{}");
     req.client_context = "x";
     run(&req);
@@ -263,7 +251,7 @@ END_TEST
 
 START_TEST(handler_exception)
 {
-    use_handler("fails");
+    unit_use_handler(&iv, "h.fails");
     invoke_request req = request("rid-f", "application/json", "{}");
     run(&req);
     char want[8192];
@@ -281,7 +269,7 @@ END_TEST
 
 START_TEST(handler_not_callable)
 {
-    use_handler("not_callable");
+    unit_use_handler(&iv, "h.not_callable");
     invoke_request req = request("r", "application/json", "{}");
     run(&req);
     assert_error_body("{\"errorMessage\": \"'int' object is not callable\", \"errorType\": "
@@ -292,15 +280,15 @@ END_TEST
 START_TEST(exits)
 {
     invoke_request req = request("r", "application/json", "{}");
-    use_handler("exits3");
+    unit_use_handler(&iv, "h.exits3");
     run(&req);
     ck_assert_int_eq(out.kind, INVOKE_EXIT);
     ck_assert_int_eq(out.exit_code, 3);
-    use_handler("exits_none");
+    unit_use_handler(&iv, "h.exits_none");
     run(&req);
     ck_assert_int_eq(out.kind, INVOKE_EXIT);
     ck_assert_int_eq(out.exit_code, 0);
-    use_handler("interrupted");
+    unit_use_handler(&iv, "h.interrupted");
     unit_capture tb;
     unit_capture_begin(&tb, 2);
     run(&req);
@@ -312,7 +300,7 @@ START_TEST(exits)
     ck_assert_msg(strstr(tb_text, "Traceback (most recent call last):") &&
                   strstr(tb_text, "KeyboardInterrupt"), "stderr: %s", tb_text);
     free(tb_text);
-    use_handler("exits_text");
+    unit_use_handler(&iv, "h.exits_text");
     unit_capture cap;
     unit_capture_begin(&cap, 2);
     run(&req);
@@ -330,7 +318,7 @@ END_TEST
 
 START_TEST(timeout_interrupt)
 {
-    use_handler("timed_out");
+    unit_use_handler(&iv, "h.timed_out");
     invoke_request req = request("r", "application/json", "{}");
     run(&req);
     ck_assert_int_eq(out.kind, INVOKE_TIMEOUT);
@@ -342,7 +330,7 @@ END_TEST
 START_TEST(context_both_paths)
 {
     ck_assert_int_eq(unit_py_exec("os.environ['AWS_LAMBDA_FUNCTION_NAME'] = 'fn-x'"), 0);
-    use_handler("ctx_info");
+    unit_use_handler(&iv, "h.ctx_info");
     long long deadline = (long long)time(NULL) * 1000 + 60000;
     invoke_request req = request("rid-fast", "application/json", "{}");
     req.deadline_ms = deadline;
@@ -401,10 +389,11 @@ static void invoke_once(void *req)
 
 START_TEST(no_reference_leaks)
 {
-    static const char *const handlers[] = {"echo", "ctx_info", "fails", "set_result", "raw"};
+    static const char *const handlers[] = {"h.echo", "h.ctx_info", "h.fails", "h.set_result",
+                                           "h.raw"};
     Py_ssize_t growth[5][2];
     for (size_t k = 0; k < 5; k++) {
-        use_handler(handlers[k]);
+        unit_use_handler(&iv, handlers[k]);
         invoke_request req = request("rid", "application/json", "{\"a\": [1, 2, {\"b\": null}]}");
         req.trace_id = "Root=1";
         req.tenant_id = "t";
@@ -454,23 +443,13 @@ static Suite *invoke_suite(void)
 int main(void)
 {
     unit_py_start();
-    task_root = unit_mkdtemp();
+    if (!(task_root = unit_task_root("h.py", h_source, "import os, sys\n"
+                                                       "import h\n"
+                                                       "import _host\n")))
+        return 2;
     snprintf(h_path, sizeof h_path, "%s/h.py", task_root);
-    if (unit_write_file(h_path, h_source) < 0)
-        return 2;
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
-    if (!r) {
-        PyErr_Print();
-        return 2;
-    }
-    Py_DECREF(r);
-    if (unit_py_exec("import os, sys\n"
-                     "import h\n"
-                     "import _host\n") < 0)
-        return 2;
     int rc = unit_main(invoke_suite());
     unit_py_stop();
-    unit_rmtree(task_root);
-    free(task_root);
+    unit_task_root_free(task_root);
     return rc;
 }

@@ -61,18 +61,6 @@ static void fixture_teardown(void)
     invoker_clear(&iv);
 }
 
-static void use_handler(const char *name)
-{
-    char expr[128];
-    snprintf(expr, sizeof expr, "h.%s", name);
-    PyObject *fn = unit_py_eval(expr);
-    ck_assert_ptr_nonnull(fn);
-    invoker_clear(&iv);
-    int rc = invoker_init(&iv, &unit_rt, fn);
-    Py_DECREF(fn);
-    ck_assert_int_eq(rc, 0);
-}
-
 static const invoke_request req = {
     .request_id = "rid-s", .function_arn = "", .content_type = "application/json",
     .body = "{}", .body_len = 2,
@@ -111,7 +99,7 @@ static char *drain(int *last_rc)
 
 START_TEST(chunks_pass_through)
 {
-    use_handler("chunks");
+    unit_use_handler(&iv, "h.chunks");
     start();
     ck_assert_int_eq(out.kind, INVOKE_STREAM);
     ck_assert_str_eq(out.content_type, STREAM_CONTENT_TYPE);
@@ -136,7 +124,7 @@ END_TEST
 
 START_TEST(returned_generator)
 {
-    use_handler("returns_gen");
+    unit_use_handler(&iv, "h.returns_gen");
     start();
     ck_assert_int_eq(out.kind, INVOKE_STREAM);
     int rc;
@@ -148,7 +136,7 @@ END_TEST
 
 START_TEST(http_prelude)
 {
-    use_handler("http");
+    unit_use_handler(&iv, "h.http");
     start();
     ck_assert_int_eq(out.kind, INVOKE_STREAM);
     ck_assert_str_eq(out.content_type, STREAM_HTTP_CONTENT_TYPE);
@@ -172,7 +160,7 @@ END_TEST
 
 START_TEST(error_after_first_byte)
 {
-    use_handler("late_error");
+    unit_use_handler(&iv, "h.late_error");
     start();
     int rc;
     ck_assert_str_eq(drain(&rc), "x|");
@@ -197,7 +185,7 @@ END_TEST
 
 START_TEST(error_before_first_byte)
 {
-    use_handler("early_error");
+    unit_use_handler(&iv, "h.early_error");
     start();
     ck_assert_int_eq(out.kind, INVOKE_ERROR);
     ck_assert_int_eq(out.streamed, 0);
@@ -208,7 +196,7 @@ END_TEST
 
 START_TEST(exit_mid_stream)
 {
-    use_handler("exits");
+    unit_use_handler(&iv, "h.exits");
     start();
     int rc;
     ck_assert_str_eq(drain(&rc), "x|");
@@ -221,7 +209,7 @@ END_TEST
 
 START_TEST(sender_stops_early)
 {
-    use_handler("endless");
+    unit_use_handler(&iv, "h.endless");
     start();
     const char *p;
     size_t len;
@@ -248,10 +236,10 @@ static void stream_once(void *unused)
 
 START_TEST(no_reference_leaks)
 {
-    static const char *const handlers[] = {"chunks", "http", "late_error", "early_error",
-                                           "returns_gen"};
+    static const char *const handlers[] = {"h.chunks", "h.http", "h.late_error",
+                                           "h.early_error", "h.returns_gen"};
     for (size_t k = 0; k < sizeof handlers / sizeof *handlers; k++) {
-        use_handler(handlers[k]);
+        unit_use_handler(&iv, handlers[k]);
         Py_ssize_t growth = unit_py_growth(stream_once, NULL, 300);
         ck_assert_msg(growth < 100, "streaming %s keeps %zd blocks after 300 calls", handlers[k],
                       growth);
@@ -280,22 +268,10 @@ static Suite *stream_suite(void)
 int main(void)
 {
     unit_py_start();
-    task_root = unit_mkdtemp();
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/h.py", task_root);
-    if (unit_write_file(path, h_source) < 0)
-        return 2;
-    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", task_root, 0, 0);
-    if (!r) {
-        PyErr_Print();
-        return 2;
-    }
-    Py_DECREF(r);
-    if (unit_py_exec("import h\n") < 0)
+    if (!(task_root = unit_task_root("h.py", h_source, "import h\n")))
         return 2;
     int rc = unit_main(stream_suite());
     unit_py_stop();
-    unit_rmtree(task_root);
-    free(task_root);
+    unit_task_root_free(task_root);
     return rc;
 }

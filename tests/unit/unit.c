@@ -321,3 +321,42 @@ int unit_main(Suite *s)
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+char *unit_task_root(const char *file, const char *source, const char *code)
+{
+    char *root = unit_mkdtemp();
+    char path[4096];
+    if (file) {
+        snprintf(path, sizeof path, "%s/%s", root, file);
+        if (unit_write_file(path, source) < 0) {
+            fprintf(stderr, "unit: cannot write %s\n", path);
+            unit_task_root_free(root);
+            return NULL;
+        }
+    }
+    PyObject *r = PyObject_CallFunction(unit_rt.setup, "sii", root, 0, 0);
+    if (!r)
+        PyErr_Print();
+    Py_XDECREF(r);
+    if (!r || unit_py_exec(code) < 0) {
+        unit_task_root_free(root);
+        return NULL;
+    }
+    return root;
+}
+
+void unit_task_root_free(char *root)
+{
+    unit_rmtree(root);
+    free(root);
+}
+
+void unit_use_handler(invoker *iv, const char *expr)
+{
+    PyObject *fn = unit_py_eval(expr);
+    ck_assert_ptr_nonnull(fn);
+    invoker_clear(iv);
+    int rc = invoker_init(iv, &unit_rt, fn);
+    Py_DECREF(fn);
+    ck_assert_int_eq(rc, 0);
+}

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "invoke.h"
 #include "pyrt.h"
 
 /* The Python half, loaded by unit_py_start. */
@@ -88,6 +89,16 @@ char *unit_mkdtemp(void);
 int unit_write_file(const char *path, const char *text);
 /* rm -rf of a directory made by unit_mkdtemp. */
 void unit_rmtree(const char *dir);
+
+/* A task root for the suites that import handlers: a unit_mkdtemp folder holding `file`
+ * with `source` (none when file is NULL), set up as host sets it up (setup(): on sys.path,
+ * the log sink on stdout), then `code` run in __main__ (the suite's imports). The folder's
+ * path, for unit_task_root_free; NULL after printing why. */
+char *unit_task_root(const char *file, const char *source, const char *code);
+void unit_task_root_free(char *root);
+
+/* Points *iv at the handler `expr` evaluates to in __main__ ("h.echo"), after clearing it. */
+void unit_use_handler(invoker *iv, const char *expr);
 
 /* Runs the suite; returns the process exit status. */
 int unit_main(Suite *s);
