@@ -9,7 +9,8 @@
 #   WORK      build products, reused by the next run (default build/layer)
 #   OUT       where the zips go (default dist/pythonX.Y)
 #   LIBPYTHON static (linked into bootstrap, the default) or shared (lib/libpython3.X.so)
-#   LTO=1     CPython --with-lto;  PGO=1  CPython --enable-optimizations (runs its test suite)
+#   LTO       1 (the default): CPython --with-lto; 0: without
+#   PGO=1     CPython --enable-optimizations: profiles its test suite (off: 23 min of build)
 #   JOBS      parallel make jobs (default: the number of CPUs)
 # Each library is built once per version and options (a stamp file says so); host is rebuilt
 # by its own Makefile's rules.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 : "${PYTHON_TAR:?}" "${OPENSSL_TAR:?}" "${CURL_TAR:?}"
 WORK=$(mkdir -p "${WORK:-build/layer}" && realpath "${WORK:-build/layer}")
 LIBPYTHON=${LIBPYTHON:-static}
-LTO=${LTO:-0}
+LTO=${LTO:-1}
 PGO=${PGO:-0}
 JOBS=${JOBS:-$(nproc)}
 GLIBC_MAX=${GLIBC_MAX:-2.34}
@@ -34,11 +35,15 @@ logged() {
   mkdir -p "$WORK/logs"
   "$@" > "$WORK/logs/$name.log" 2>&1 || { tail -40 "$WORK/logs/$name.log" >&2; log "$name failed (log: $WORK/logs/$name.log)"; exit 1; }
 }
-# The directory a tarball unpacks into, e.g. Python-3.13.15 for python3.13_3.13.15.orig.tar.xz.
+# Unpacks a tarball afresh into dest (a step runs only when its inputs changed, and a tree
+# left from other options would keep objects compiled with them) and prints the directory
+# it unpacks into, e.g. Python-3.13.15 for python3.13_3.13.15.orig.tar.xz.
 unpack() {
   local tar=$1 dest=$2 top
   top=$(tar tf "$tar" | sed -n '1s|/.*||p')   # (sed reads it all: no SIGPIPE for tar)
-  [ -d "$dest/$top" ] || { mkdir -p "$dest"; tar xf "$tar" -C "$dest"; }
+  rm -rf "${dest:?}/$top"
+  mkdir -p "$dest"
+  tar xf "$tar" -C "$dest"
   echo "$dest/$top"
 }
 step_done() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
@@ -93,8 +98,6 @@ build_curl() {
   want="$CURL_TAR ${CURL_OFF[*]} $(cat "${CURL_PATCHES[@]}" | sha256sum | cut -c1-16)"
   step_done "$stamp" "$want" && return
   local t=$(date +%s) p
-  dir=$WORK/src/$(tar tf "$CURL_TAR" | sed -n '1s|/.*||p')
-  rm -rf "$dir"
   dir=$(unpack "$CURL_TAR" "$WORK/src")
   for p in "${CURL_PATCHES[@]}"; do
     patch -d "$dir" -p1 --quiet --forward < "$p" \

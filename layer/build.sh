@@ -28,6 +28,6 @@ layer/inroot.sh "$BUILDROOT" --bind "$PWD:/src" -- \
   /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
   PYTHON_TAR="/src/$(rel "${tar[python$PYTHON_VERSION]}")" OPENSSL_TAR="/src/$(rel "${tar[openssl]}")" \
   CURL_TAR="/src/$(rel "${tar[curl]}")" WORK=/src/build/layer OUT="/src/dist/python$PYTHON_VERSION" \
-  LIBPYTHON="${LIBPYTHON:-static}" LTO="${LTO:-0}" PGO="${PGO:-0}" JOBS="${JOBS:-$(nproc)}" \
+  LIBPYTHON="${LIBPYTHON:-static}" LTO="${LTO:-1}" PGO="${PGO:-0}" JOBS="${JOBS:-$(nproc)}" \
   /bin/bash /src/layer/build-inside.sh
 echo "layer: dist/python$PYTHON_VERSION/host-layer.zip in $(( $(date +%s) - start )) s" >&2
