@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "floattext.h"
+#include "pyrt.h"
 
 /* Keys seen in this document, so that the objects of a list share their key strs (as
  * simplejson's memo does) at the cost of a hash and a memcmp, not a dict operation. */
@@ -541,20 +542,17 @@ static PyObject *syntax_message(const parser *ps)
 /* The parse failed: sets the exception simplejson.loads raises for this body. */
 static void set_error(const parser *ps)
 {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *pending = pyrt_take_exception();
     /* simplejson decodes the whole body before it scans: invalid UTF-8 anywhere comes
      * first. CPython's codec words that error (its message is part of the contract). */
     PyObject *doc = PyUnicode_DecodeUTF8((const char *)ps->start, ps->end - ps->start, NULL);
     if (!doc) {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
+        Py_XDECREF(pending);
         return;
     }
     Py_DECREF(doc);
-    if (type) {
-        PyErr_Restore(type, value, tb); /* not a syntax error: the int limit, recursion, memory */
+    if (pending) {
+        pyrt_restore_exception(pending); /* not a syntax error: the int limit, recursion, memory */
         return;
     }
     if (!ps->err) { /* every failing path records an error or raises: a bug if not */

@@ -2,6 +2,7 @@
 #include "marshaller.h"
 
 #include "floattext.h"
+#include "pyrt.h"
 
 #include <string.h>
 
@@ -588,16 +589,13 @@ static int rawjson_probe(PyObject *obj)
         PyErr_Clear();
         return 0;
     }
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    PyObject *pending = pyrt_take_exception();
     PyObject *raw = PyObject_GetAttrString(obj, "encoded_json");
     if (raw) {
         Py_DECREF(raw);
-        PyErr_Restore(type, value, tb);
+        pyrt_restore_exception(pending);
     } else {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
+        Py_XDECREF(pending);
     }
     return -1;
 }

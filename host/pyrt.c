@@ -206,9 +206,10 @@ PyObject *pyrt_take_exception(void)
 #endif
 }
 
-/* Makes `exc` the pending exception again. Steals it. */
-static void restore_exception(PyObject *exc)
+void pyrt_restore_exception(PyObject *exc)
 {
+    if (!exc)
+        return;
 #if PY_VERSION_HEX >= 0x030C0000
     PyErr_SetRaisedException(exc);
 #else
@@ -302,7 +303,7 @@ int pyrt_exit_status(PyObject *exc)
     if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
         return system_exit_status(exc);
     int status = PyErr_GivenExceptionMatches(exc, PyExc_KeyboardInterrupt) ? 130 : 1;
-    restore_exception(Py_NewRef(exc));
+    pyrt_restore_exception(Py_NewRef(exc));
     PyErr_PrintEx(0);
     return status;
 }
@@ -349,7 +350,7 @@ pyrt_init_status pyrt_load_handler(pyrt_t *rt, const char *name, PyObject **hand
         f->exit_code = pyrt_exit_status(exc);
     } else {
         if (exc)
-            restore_exception(Py_NewRef(exc));
+            pyrt_restore_exception(Py_NewRef(exc));
         host_init_failure(f);
     }
     Py_XDECREF(exc);

@@ -39,6 +39,9 @@ void pyrt_unload(pyrt_t *rt);
 /* The pending exception, normalized, with its traceback attached, and the error indicator
  * cleared; NULL when none is pending. New reference. */
 PyObject *pyrt_take_exception(void);
+/* Makes exc (from pyrt_take_exception) the pending exception again; nothing when NULL.
+ * Steals the reference. The pair saves and restores an error around a call that may raise. */
+void pyrt_restore_exception(PyObject *exc);
 
 /* str(exc) as UTF-8 into a malloc'd string (never NULL unless out of memory). */
 char *pyrt_exception_text(PyObject *exc);
