@@ -516,6 +516,9 @@ rapi_status rapi_post_stream(rapi_client *c, const char *content_type, rapi_pull
     }
     stream_feed f = {.pull = pull, .trailers = trailers, .ctx = ctx};
     buf_reset(&c->reply);
+    /* c->api itself, whether or not this libcurl's duphandle copied it: perform_on sets the
+     * path there. */
+    curl_easy_setopt(k, CURLOPT_CURLU, c->api);
     curl_easy_setopt(k, CURLOPT_POST, 1L);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, NULL); /* the read callback supplies the body */
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);

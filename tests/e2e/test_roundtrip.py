@@ -91,21 +91,26 @@ def first_constant(doc):
     raise AssertionError("no constant in " + doc)
 
 
-def test_random_documents_with_nan_refused_in_both_modes(host_bin, rapi, tmp_task_root,
-                                                          tmp_path):
-    from rapi_server import start_host
-    # the handler builds the value (stdlib json reads NaN), so this is about the marshaller
-    write(tmp_task_root, "echo.py", """
-        import json
-        def handler(event, context):
-            return json.loads(event["doc"])
-    """)
-    r = random.Random(7)
+def documents_with_constants(n=200, seed=7):
+    """n random JSON documents (stdlib json's text) that hold NaN, Infinity or -Infinity."""
+    r = random.Random(seed)
     docs = []
-    while len(docs) < 200:
+    while len(docs) < n:
         d = json.dumps(rand_value(r))
         if "NaN" in d or "Infinity" in d:
             docs.append(d)
+    return docs
+
+
+def test_random_documents_with_nan_refused_in_both_modes(host_bin, rapi, tmp_task_root,
+                                                          tmp_path):
+    from rapi_server import start_host
+    # the events themselves hold the constants: the decoder refuses them before any handler
+    write(tmp_task_root, "echo.py", """
+        def handler(event, context):
+            return event
+    """)
+    docs = documents_with_constants()
     want = []
     for doc in docs:
         pos = first_constant(doc)  # one line: column = char + 1
@@ -133,12 +138,7 @@ def test_random_results_with_nan_are_marshal_errors(host_bin, rapi, tmp_task_roo
         def handler(event, context):
             return json.loads(event["doc"])
     """)
-    r = random.Random(7)
-    docs = []
-    while len(docs) < 200:
-        d = json.dumps(rand_value(r))
-        if "NaN" in d or "Infinity" in d:
-            docs.append(d)
+    docs = documents_with_constants()
     start_host(host_bin, rapi, tmp_task_root, "echo.handler")
     for doc in docs:
         rid = rapi.enqueue({"doc": doc})
